@@ -1,0 +1,20 @@
+//! Muster's domain core.
+//!
+//! Types here parse their input (an [`Impact`] of 9 cannot be built) and decisions are pure
+//! functions of state, input and the current instant. This crate knows nothing of HTTP, SQL,
+//! tokio or the file system, and nothing in it can fail on IO.
+
+pub mod auth;
+pub mod clock;
+pub mod error;
+pub mod incident;
+pub mod plan;
+pub mod stack;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::Invalid;
+
+/// A new unique identifier: UUID v7, so identifiers sort by creation time.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

@@ -1,0 +1,153 @@
+//! Stacks: a named set of resources applied from a template. The diff between what a stack has
+//! and what its template now declares is decided here; the store carries it out in one transaction.
+
+use crate::plan::ResponsePlanSpec;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+/// What a template resource becomes in Muster.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResourceSpec {
+    ResponsePlan(ResponsePlanSpec),
+    /// Kept with the stack (so it is reported and deleted with it) but with no Muster object behind
+    /// it, such as a replication set, which has no meaning for a self-hosted server.
+    Kept,
+}
+
+/// A resource as the template declares it, fully resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredResource {
+    pub logical_id: String,
+    pub resource_type: String,
+    pub spec: ResourceSpec,
+    /// The resolved properties, compared on re-apply to decide whether anything changed.
+    pub properties: Value,
+}
+
+/// A resource a stack already has.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StackResource {
+    pub logical_id: String,
+    pub resource_type: String,
+    pub physical_id: String,
+    #[schema(value_type = Object)]
+    pub properties: Value,
+}
+
+/// Everything needed to apply a template as a stack.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StackPlan {
+    pub name: String,
+    pub format: String,
+    pub template: String,
+    pub parameters: BTreeMap<String, String>,
+    pub outputs: BTreeMap<String, Value>,
+    pub resources: Vec<DesiredResource>,
+    pub warnings: Vec<String>,
+    pub skipped: Vec<SkippedResource>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SkippedResource {
+    pub logical_id: String,
+    pub resource_type: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeAction {
+    Create,
+    Update,
+    Delete,
+    Unchanged,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceChange {
+    pub logical_id: String,
+    pub resource_type: String,
+    pub action: ChangeAction,
+}
+
+/// Decides what applying `desired` over `existing` does to each resource. Deletions come first, so
+/// a name freed by one resource can be taken by another in the same apply. A resource whose type
+/// changed is deleted and created again.
+pub fn diff(existing: &[StackResource], desired: &[DesiredResource]) -> Vec<ResourceChange> {
+    let desired_by_id: BTreeMap<&str, &DesiredResource> = desired.iter().map(|d| (d.logical_id.as_str(), d)).collect();
+    let mut deletes = Vec::new();
+    for e in existing {
+        let keep = desired_by_id.get(e.logical_id.as_str()).is_some_and(|d| d.resource_type == e.resource_type);
+        if !keep {
+            deletes.push(ResourceChange {
+                logical_id: e.logical_id.clone(),
+                resource_type: e.resource_type.clone(),
+                action: ChangeAction::Delete,
+            });
+        }
+    }
+    let mut rest = Vec::new();
+    for d in desired {
+        let before = existing.iter().find(|e| e.logical_id == d.logical_id && e.resource_type == d.resource_type);
+        let action = match before {
+            None => ChangeAction::Create,
+            Some(e) if e.properties == d.properties => ChangeAction::Unchanged,
+            Some(_) => ChangeAction::Update,
+        };
+        rest.push(ResourceChange { logical_id: d.logical_id.clone(), resource_type: d.resource_type.clone(), action });
+    }
+    deletes.extend(rest);
+    deletes
+}
+
+/// What an apply did (or, in a dry run, would do).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplyReport {
+    pub stack: String,
+    pub dry_run: bool,
+    /// False when the apply changed nothing at all.
+    pub changed: bool,
+    pub changes: Vec<ResourceChange>,
+    pub skipped: Vec<SkippedResource>,
+    pub warnings: Vec<String>,
+    #[schema(value_type = Object)]
+    pub outputs: BTreeMap<String, Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn existing(id: &str, ty: &str, props: Value) -> StackResource {
+        StackResource { logical_id: id.into(), resource_type: ty.into(), physical_id: format!("p-{id}"), properties: props }
+    }
+
+    fn desired(id: &str, ty: &str, props: Value) -> DesiredResource {
+        DesiredResource { logical_id: id.into(), resource_type: ty.into(), spec: ResourceSpec::Kept, properties: props }
+    }
+
+    #[test]
+    fn diff_names_every_resource_once_with_deletes_first() {
+        let before = [existing("A", "T", json!(1)), existing("B", "T", json!(1)), existing("C", "T", json!(1))];
+        let after = [desired("A", "T", json!(1)), desired("B", "T", json!(2)), desired("D", "T", json!(1))];
+        let changes = diff(&before, &after);
+        let got: Vec<(&str, ChangeAction)> = changes.iter().map(|c| (c.logical_id.as_str(), c.action)).collect();
+        assert_eq!(
+            got,
+            [("C", ChangeAction::Delete), ("A", ChangeAction::Unchanged), ("B", ChangeAction::Update), ("D", ChangeAction::Create)]
+        );
+    }
+
+    #[test]
+    fn a_changed_type_is_replaced() {
+        let changes = diff(&[existing("A", "T1", json!(1))], &[desired("A", "T2", json!(1))]);
+        let got: Vec<ChangeAction> = changes.iter().map(|c| c.action).collect();
+        assert_eq!(got, [ChangeAction::Delete, ChangeAction::Create]);
+    }
+}

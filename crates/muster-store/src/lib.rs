@@ -1,0 +1,159 @@
+//! Muster's storage: one [`Store`] trait, implemented by [`SqlStore`] for SQLite (the embedded
+//! default) and PostgreSQL (several nodes on one database).
+//!
+//! Only this crate writes SQL. It knows nothing of HTTP or JSON field names beyond the JSON text it
+//! keeps in columns, which it reads and writes through the core types' own serde shape.
+
+mod error;
+mod sql;
+pub mod testing;
+
+pub use error::StoreError;
+pub use sql::SqlStore;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use muster_core::auth::ApiToken;
+use muster_core::incident::{
+    Incident, IncidentPatch, IncidentStatus, NewEvent, NewIncident, RelatedItem, TimelineEvent,
+};
+use muster_core::plan::{ResponsePlan, ResponsePlanSpec};
+use muster_core::stack::{ApplyReport, StackPlan, StackResource};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Which database is behind a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names, or `None` for an unsupported scheme.
+    pub fn from_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// How an incident start ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StartOutcome {
+    /// A new incident was opened.
+    Created(Incident),
+    /// An open incident with the same dedupe string took the trigger (invariant 3).
+    Deduplicated(Incident),
+    /// A start with the same client token happened before; this is its incident.
+    Replayed(Incident),
+}
+
+impl StartOutcome {
+    pub fn incident(&self) -> &Incident {
+        match self {
+            StartOutcome::Created(i) | StartOutcome::Deduplicated(i) | StartOutcome::Replayed(i) => i,
+        }
+    }
+
+    pub fn into_incident(self) -> Incident {
+        match self {
+            StartOutcome::Created(i) | StartOutcome::Deduplicated(i) | StartOutcome::Replayed(i) => i,
+        }
+    }
+}
+
+/// A page of incidents, newest first. `next` continues the listing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentPage {
+    pub items: Vec<Incident>,
+    pub next: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IncidentQuery {
+    pub status: Option<IncidentStatus>,
+    /// Only incidents numbered below this (the `next` of a previous page).
+    pub before: Option<i64>,
+    pub limit: u32,
+}
+
+/// A stack as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredStack {
+    pub name: String,
+    pub format: String,
+    pub template: String,
+    pub parameters: BTreeMap<String, String>,
+    pub outputs: BTreeMap<String, Value>,
+    pub resources: Vec<StackResource>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+    /// Succeeds when the database answers and migrations are applied.
+    async fn ping(&self) -> Result<()>;
+
+    async fn count_tokens(&self) -> Result<i64>;
+    async fn create_token(&self, token: &ApiToken) -> Result<()>;
+    /// A live (not revoked) token by the hash of its secret.
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>>;
+    async fn list_tokens(&self) -> Result<Vec<ApiToken>>;
+    /// Revokes a token; false when there is no such live token.
+    async fn revoke_token(&self, id: &str, now: Timestamp) -> Result<bool>;
+
+    /// Opens an incident, or adds the trigger to the open one with the same dedupe string, or
+    /// returns the earlier result for a repeated client token. Holds under concurrent calls.
+    async fn start_incident(&self, new: NewIncident) -> Result<StartOutcome>;
+    /// By id, or by number when `key` is all digits.
+    async fn get_incident(&self, key: &str) -> Result<Option<Incident>>;
+    async fn list_incidents(&self, query: &IncidentQuery) -> Result<IncidentPage>;
+    /// Applies a patch with [`muster_core::incident::apply_patch`] inside one transaction. `None`
+    /// when there is no such incident; otherwise the incident after the change and the events written.
+    async fn update_incident(
+        &self,
+        key: &str,
+        patch: &IncidentPatch,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<Option<(Incident, Vec<TimelineEvent>)>>;
+    /// `None` when there is no such incident.
+    async fn add_timeline_event(&self, key: &str, event: NewEvent) -> Result<Option<TimelineEvent>>;
+    async fn list_timeline(&self, incident_id: &str) -> Result<Vec<TimelineEvent>>;
+    /// Adds a related item and a timeline event for it. `Conflict` when the same item is there.
+    async fn add_related_item(&self, item: &RelatedItem) -> Result<()>;
+    async fn list_related_items(&self, incident_id: &str) -> Result<Vec<RelatedItem>>;
+
+    /// Creates a plan; `Conflict` naming `name` when one with that name exists.
+    async fn create_plan(&self, spec: &ResponsePlanSpec, now: Timestamp) -> Result<ResponsePlan>;
+    /// Replaces a plan's spec; `None` when there is none. A stack-managed plan is refused.
+    async fn replace_plan(&self, key: &str, spec: &ResponsePlanSpec, now: Timestamp) -> Result<Option<ResponsePlan>>;
+    /// By id or name.
+    async fn get_plan(&self, key: &str) -> Result<Option<ResponsePlan>>;
+    async fn list_plans(&self) -> Result<Vec<ResponsePlan>>;
+    /// False when there is no such plan. A stack-managed plan is refused.
+    async fn delete_plan(&self, key: &str) -> Result<bool>;
+
+    /// Applies a stack in one transaction; a dry run rolls it back and reports the same changes.
+    async fn apply_stack(&self, plan: &StackPlan, dry_run: bool, now: Timestamp) -> Result<ApplyReport>;
+    async fn get_stack(&self, name: &str) -> Result<Option<StoredStack>>;
+    async fn list_stacks(&self) -> Result<Vec<StoredStack>>;
+    /// Deletes a stack and everything it made; `None` when there is no such stack.
+    async fn delete_stack(&self, name: &str) -> Result<Option<Vec<StackResource>>>;
+}

@@ -1,0 +1,912 @@
+//! The SQL implementation of [`Store`] for both backends.
+//!
+//! Both schemas keep times as Unix milliseconds and structured values as JSON text, so one body of
+//! SQL (with `$n` placeholders, which both SQLite and PostgreSQL accept) serves both through sqlx's
+//! `Any` driver. What differs is isolated in [`SqlStore::lock`] and the connection setup: SQLite
+//! gets one writer connection (writes are serialized, readers run beside it under WAL), PostgreSQL
+//! a shared pool with row locks.
+
+use crate::error::is_unique_violation;
+use crate::{Backend, IncidentPage, IncidentQuery, Result, StartOutcome, Store, StoreError, StoredStack};
+use async_trait::async_trait;
+use jiff::Timestamp;
+use muster_core::auth::{ApiToken, Role};
+use muster_core::incident::{
+    Incident, IncidentPatch, NewEvent, NewIncident, PlanRef, RelatedItem, TimelineEvent, apply_patch,
+};
+use muster_core::plan::{ResponsePlan, ResponsePlanSpec};
+use muster_core::stack::{ApplyReport, ChangeAction, DesiredResource, ResourceSpec, StackPlan, StackResource, diff};
+use muster_core::{Invalid, new_id};
+use sqlx::AnyPool;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyConnection, Executor, Row};
+use std::time::Duration;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// How often a start retries after losing a race to a concurrent start. Each retry sees the winner.
+const START_ATTEMPTS: usize = 8;
+
+#[derive(Clone)]
+pub struct SqlStore {
+    backend: Backend,
+    write: AnyPool,
+    read: AnyPool,
+}
+
+type Conn = AnyConnection;
+
+fn ms(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+fn ts(v: i64) -> Result<Timestamp> {
+    Timestamp::from_millisecond(v).map_err(|e| StoreError::Internal(format!("stored time {v} is out of range: {e}")))
+}
+
+fn opt_ts(v: Option<i64>) -> Result<Option<Timestamp>> {
+    v.map(ts).transpose()
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<String> {
+    Ok(serde_json::to_string(v)?)
+}
+
+fn parse<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
+    Ok(serde_json::from_str(s)?)
+}
+
+/// `sqlite://PATH` (or `sqlite:PATH`) to a path and a URL that creates the file when missing.
+fn sqlite_target(url: &str) -> Result<(String, String)> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+    let path = rest.split('?').next().unwrap_or(rest);
+    if path.is_empty() {
+        return Err(StoreError::Unavailable("the sqlite URL names no file".into()));
+    }
+    if path == ":memory:" {
+        return Err(StoreError::Unavailable("an in-memory database keeps nothing; name a file".into()));
+    }
+    Ok((path.to_string(), format!("sqlite://{path}?mode=rwc")))
+}
+
+impl SqlStore {
+    /// Connects to the database a URL names, creating a SQLite file (and its folder) when missing,
+    /// and applies that backend's migrations.
+    pub async fn connect(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url).ok_or_else(|| {
+            StoreError::Unavailable("unsupported database URL; use sqlite://PATH or postgres://...".into())
+        })?;
+        let store = match backend {
+            Backend::Sqlite => {
+                let (path, url) = sqlite_target(url)?;
+                if let Some(dir) = std::path::Path::new(&path).parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+                }
+                let options = || {
+                    AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10)).after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA busy_timeout = 10000").await?;
+                            conn.execute("PRAGMA foreign_keys = ON").await?;
+                            // Every acknowledged write is on disk: invariant 1.
+                            conn.execute("PRAGMA synchronous = FULL").await?;
+                            Ok(())
+                        })
+                    })
+                };
+                let write = options().max_connections(1).connect(&url).await?;
+                write.execute("PRAGMA journal_mode = WAL").await?;
+                let read = options().max_connections(4).connect(&url).await?;
+                SqlStore { backend, write, read }
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(url)
+                    .await?;
+                SqlStore { backend, write: pool.clone(), read: pool }
+            }
+        };
+        let migrator = match backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&store.write).await.map_err(|e| StoreError::Unavailable(format!("migrations failed: {e}")))?;
+        Ok(store)
+    }
+
+    /// Row lock for read-modify-write: PostgreSQL locks the row; SQLite's single writer already
+    /// holds the database.
+    fn lock(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        }
+    }
+
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+const INCIDENT_COLUMNS: &str = "id, number, title, impact, status, summary, dedupe_string, response_plan_id, \
+     response_plan_name, tags, roles, trigger_info, trigger_count, created_at, updated_at, resolved_at, \
+     last_triggered_at, created_by";
+
+fn incident_from_row(r: &AnyRow) -> Result<Incident> {
+    let plan_id: Option<String> = r.try_get("response_plan_id")?;
+    let plan_name: Option<String> = r.try_get("response_plan_name")?;
+    let status: String = r.try_get("status")?;
+    Ok(Incident {
+        id: r.try_get("id")?,
+        number: r.try_get("number")?,
+        title: r.try_get("title")?,
+        impact: r.try_get::<i64, _>("impact")?.try_into().map_err(|e: Invalid| StoreError::Internal(e.to_string()))?,
+        status: status.parse().map_err(|e: Invalid| StoreError::Internal(e.to_string()))?,
+        summary: r.try_get("summary")?,
+        dedupe_string: r.try_get("dedupe_string")?,
+        response_plan: plan_id.zip(plan_name).map(|(id, name)| PlanRef { id, name }),
+        tags: parse(&r.try_get::<String, _>("tags")?)?,
+        roles: parse(&r.try_get::<String, _>("roles")?)?,
+        trigger: parse(&r.try_get::<String, _>("trigger_info")?)?,
+        trigger_count: r.try_get("trigger_count")?,
+        created_at: ts(r.try_get("created_at")?)?,
+        updated_at: ts(r.try_get("updated_at")?)?,
+        resolved_at: opt_ts(r.try_get("resolved_at")?)?,
+        last_triggered_at: ts(r.try_get("last_triggered_at")?)?,
+        created_by: r.try_get("created_by")?,
+    })
+}
+
+fn event_from_row(r: &AnyRow) -> Result<TimelineEvent> {
+    Ok(TimelineEvent {
+        id: r.try_get("id")?,
+        incident_id: r.try_get("incident_id")?,
+        event_time: ts(r.try_get("event_time")?)?,
+        created_at: ts(r.try_get("created_at")?)?,
+        event_type: r.try_get("event_type")?,
+        actor: r.try_get("actor")?,
+        message: r.try_get("message")?,
+        data: parse(&r.try_get::<String, _>("data")?)?,
+    })
+}
+
+fn plan_from_row(r: &AnyRow) -> Result<ResponsePlan> {
+    let spec: ResponsePlanSpec = parse(&r.try_get::<String, _>("spec")?)?;
+    Ok(ResponsePlan {
+        id: r.try_get("id")?,
+        name: spec.name,
+        display_name: spec.display_name,
+        incident_template: spec.incident_template,
+        chat_channels: spec.chat_channels,
+        engagements: spec.engagements,
+        actions: spec.actions,
+        integrations: spec.integrations,
+        stack: r.try_get("stack")?,
+        created_at: ts(r.try_get("created_at")?)?,
+        updated_at: ts(r.try_get("updated_at")?)?,
+    })
+}
+
+fn token_from_row(r: &AnyRow) -> Result<ApiToken> {
+    let role: String = r.try_get("role")?;
+    Ok(ApiToken {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        role: role.parse::<Role>().map_err(|e| StoreError::Internal(e.to_string()))?,
+        token_hash: r.try_get("token_hash")?,
+        created_at: ts(r.try_get("created_at")?)?,
+        created_by: r.try_get("created_by")?,
+        revoked_at: opt_ts(r.try_get("revoked_at")?)?,
+    })
+}
+
+fn stack_resource_from_row(r: &AnyRow) -> Result<StackResource> {
+    Ok(StackResource {
+        logical_id: r.try_get("logical_id")?,
+        resource_type: r.try_get("resource_type")?,
+        physical_id: r.try_get("physical_id")?,
+        properties: parse(&r.try_get::<String, _>("properties")?)?,
+    })
+}
+
+/// Whether a key names an incident by number rather than id.
+fn by_number(key: &str) -> Option<i64> {
+    let key = key.strip_prefix('#').unwrap_or(key);
+    if key.is_empty() || key.len() > 18 || !key.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    key.parse().ok()
+}
+
+async fn fetch_incident(conn: &mut Conn, key: &str, lock: &str) -> Result<Option<Incident>> {
+    let row = match by_number(key) {
+        Some(n) => {
+            sqlx::query(&format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE number = $1{lock}"))
+                .bind(n)
+                .fetch_optional(&mut *conn)
+                .await?
+        }
+        None => {
+            sqlx::query(&format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1{lock}"))
+                .bind(key)
+                .fetch_optional(&mut *conn)
+                .await?
+        }
+    };
+    row.as_ref().map(incident_from_row).transpose()
+}
+
+async fn insert_event(conn: &mut Conn, incident_id: &str, e: &NewEvent) -> Result<TimelineEvent> {
+    sqlx::query(
+        "INSERT INTO timeline_events (id, incident_id, event_time, created_at, event_type, actor, message, data) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&e.id)
+    .bind(incident_id)
+    .bind(ms(e.event_time))
+    .bind(ms(e.created_at))
+    .bind(&e.event_type)
+    .bind(&e.actor)
+    .bind(&e.message)
+    .bind(json(&e.data)?)
+    .execute(&mut *conn)
+    .await?;
+    Ok(e.clone().into_event(incident_id))
+}
+
+/// Records a client token for an incident; false when a concurrent start took the same token.
+async fn remember_token(conn: &mut Conn, token: Option<&str>, incident_id: &str, now: Timestamp) -> Result<bool> {
+    let Some(token) = token else { return Ok(true) };
+    let row = sqlx::query(
+        "INSERT INTO start_tokens (token, incident_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING token",
+    )
+    .bind(token)
+    .bind(incident_id)
+    .bind(ms(now))
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.is_some())
+}
+
+enum Attempt {
+    Done(StartOutcome),
+    Raced,
+}
+
+impl SqlStore {
+    async fn try_start(&self, new: &NewIncident) -> Result<Attempt> {
+        let mut tx = self.write.begin().await?;
+        let now = new.now;
+        if let Some(token) = &new.client_token {
+            let row = sqlx::query("SELECT incident_id FROM start_tokens WHERE token = $1").bind(token).fetch_optional(&mut *tx).await?;
+            if let Some(row) = row {
+                let id: String = row.try_get(0)?;
+                let incident = fetch_incident(&mut tx, &id, "").await?;
+                tx.commit().await?;
+                return match incident {
+                    Some(i) => Ok(Attempt::Done(StartOutcome::Replayed(i))),
+                    None => Err(StoreError::Internal("a start token names a missing incident".into())),
+                };
+            }
+        }
+        if let Some(dedupe) = &new.dedupe_string {
+            let row = sqlx::query(
+                "UPDATE incidents SET trigger_count = trigger_count + 1, last_triggered_at = $1, updated_at = $1 \
+                 WHERE dedupe_string = $2 AND status = 'OPEN' RETURNING id, trigger_count",
+            )
+            .bind(ms(now))
+            .bind(dedupe)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(row) = row {
+                let id: String = row.try_get(0)?;
+                let count: i64 = row.try_get(1)?;
+                if !remember_token(&mut tx, new.client_token.as_deref(), &id, now).await? {
+                    return Ok(Attempt::Raced);
+                }
+                let event = NewEvent::new(
+                    "incident.triggered",
+                    &new.created_by,
+                    format!("Triggered again by {} (trigger {count})", new.trigger.source),
+                    serde_json::json!({"source": new.trigger.source, "details": new.trigger.details, "triggerCount": count}),
+                    now,
+                );
+                insert_event(&mut tx, &id, &event).await?;
+                let incident = fetch_incident(&mut tx, &id, "").await?;
+                tx.commit().await?;
+                return incident
+                    .map(|i| Attempt::Done(StartOutcome::Deduplicated(i)))
+                    .ok_or_else(|| StoreError::Internal("a deduplicated incident vanished".into()));
+            }
+        }
+        let number: i64 = sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'incident_number' RETURNING value")
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO incidents ({INCIDENT_COLUMNS}) VALUES \
+             ($1, $2, $3, $4, 'OPEN', $5, $6, $7, $8, $9, $10, $11, 1, $12, $12, NULL, $12, $13) \
+             ON CONFLICT DO NOTHING RETURNING id"
+        ))
+        .bind(&new.id)
+        .bind(number)
+        .bind(&new.title)
+        .bind(i64::from(new.impact))
+        .bind(new.summary.as_deref())
+        .bind(new.dedupe_string.as_deref())
+        .bind(new.response_plan.as_ref().map(|p| p.id.as_str()))
+        .bind(new.response_plan.as_ref().map(|p| p.name.as_str()))
+        .bind(json(&new.tags)?)
+        .bind(json(&new.roles)?)
+        .bind(json(&new.trigger)?)
+        .bind(ms(now))
+        .bind(&new.created_by)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if inserted.is_none() || !remember_token(&mut tx, new.client_token.as_deref(), &new.id, now).await? {
+            // A concurrent start opened the same dedupe string or used the same token first.
+            return Ok(Attempt::Raced);
+        }
+        let mut message = format!("Incident #{number} started by {}", new.trigger.source);
+        if let Some(p) = &new.response_plan {
+            message.push_str(&format!(" from response plan {}", p.name));
+        }
+        let event = NewEvent::new(
+            "incident.started",
+            &new.created_by,
+            message,
+            serde_json::json!({"source": new.trigger.source, "details": new.trigger.details}),
+            now,
+        );
+        insert_event(&mut tx, &new.id, &event).await?;
+        let incident = fetch_incident(&mut tx, &new.id, "").await?;
+        tx.commit().await?;
+        incident
+            .map(|i| Attempt::Done(StartOutcome::Created(i)))
+            .ok_or_else(|| StoreError::Internal("a new incident vanished".into()))
+    }
+
+    async fn create_physical(&self, conn: &mut Conn, stack: &str, d: &DesiredResource, now: Timestamp) -> Result<String> {
+        match &d.spec {
+            ResourceSpec::ResponsePlan(spec) => {
+                let id = new_id();
+                let row = sqlx::query(
+                    "INSERT INTO response_plans (id, name, spec, stack, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT DO NOTHING RETURNING id",
+                )
+                .bind(&id)
+                .bind(&spec.name)
+                .bind(json(spec)?)
+                .bind(stack)
+                .bind(ms(now))
+                .fetch_optional(&mut *conn)
+                .await?;
+                if row.is_none() {
+                    return Err(StoreError::conflict(
+                        format!("Resources.{}.Properties.Name", d.logical_id),
+                        format!("a response plan named {:?} already exists outside this stack", spec.name),
+                    ));
+                }
+                Ok(id)
+            }
+            ResourceSpec::Kept => Ok(new_id()),
+        }
+    }
+
+    async fn update_physical(&self, conn: &mut Conn, physical_id: &str, d: &DesiredResource, now: Timestamp) -> Result<()> {
+        match &d.spec {
+            ResourceSpec::ResponsePlan(spec) => {
+                let r = sqlx::query("UPDATE response_plans SET name = $1, spec = $2, updated_at = $3 WHERE id = $4")
+                    .bind(&spec.name)
+                    .bind(json(spec)?)
+                    .bind(ms(now))
+                    .bind(physical_id)
+                    .execute(&mut *conn)
+                    .await;
+                match r {
+                    Err(e) if is_unique_violation(&e) => Err(StoreError::conflict(
+                        format!("Resources.{}.Properties.Name", d.logical_id),
+                        format!("a response plan named {:?} already exists outside this stack", spec.name),
+                    )),
+                    other => other.map(|_| ()).map_err(Into::into),
+                }
+            }
+            ResourceSpec::Kept => Ok(()),
+        }
+    }
+
+    async fn delete_physical(&self, conn: &mut Conn, r: &StackResource) -> Result<()> {
+        if r.resource_type == "AWS::SSMIncidents::ResponsePlan" {
+            sqlx::query("DELETE FROM response_plans WHERE id = $1").bind(&r.physical_id).execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
+    async fn stack_resources(&self, conn: &mut Conn, name: &str) -> Result<Vec<StackResource>> {
+        let rows = sqlx::query(
+            "SELECT logical_id, resource_type, physical_id, properties FROM stack_resources WHERE stack = $1 ORDER BY logical_id",
+        )
+        .bind(name)
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.iter().map(stack_resource_from_row).collect()
+    }
+
+    async fn stack_from_row(&self, conn: &mut Conn, r: &AnyRow) -> Result<StoredStack> {
+        let name: String = r.try_get("name")?;
+        let resources = self.stack_resources(conn, &name).await?;
+        Ok(StoredStack {
+            format: r.try_get("format")?,
+            template: r.try_get("template")?,
+            parameters: parse(&r.try_get::<String, _>("parameters")?)?,
+            outputs: parse(&r.try_get::<String, _>("outputs")?)?,
+            resources,
+            created_at: ts(r.try_get("created_at")?)?,
+            updated_at: ts(r.try_get("updated_at")?)?,
+            name,
+        })
+    }
+}
+
+/// Refuses to change a plan that a stack manages: its template is the source of truth.
+fn refuse_stack_managed(plan: &ResponsePlan) -> Result<()> {
+    match &plan.stack {
+        Some(stack) => Err(StoreError::conflict(
+            "name",
+            format!("response plan {:?} is managed by stack {stack:?}; change it through the stack's template", plan.name),
+        )),
+        None => Ok(()),
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT value FROM counters WHERE name = 'incident_number'").fetch_one(&self.read).await?;
+        Ok(())
+    }
+
+    async fn count_tokens(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM api_tokens").fetch_one(&self.read).await?.try_get(0)?)
+    }
+
+    async fn create_token(&self, t: &ApiToken) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO api_tokens (id, name, role, token_hash, created_at, created_by, revoked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+        )
+        .bind(&t.id)
+        .bind(&t.name)
+        .bind(t.role.as_str())
+        .bind(&t.token_hash)
+        .bind(ms(t.created_at))
+        .bind(&t.created_by)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>> {
+        let row = sqlx::query("SELECT * FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+            .bind(hash)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<ApiToken>> {
+        let rows = sqlx::query("SELECT * FROM api_tokens ORDER BY created_at, id").fetch_all(&self.read).await?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    async fn revoke_token(&self, id: &str, now: Timestamp) -> Result<bool> {
+        let r = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(ms(now))
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn start_incident(&self, new: NewIncident) -> Result<StartOutcome> {
+        for _ in 0..START_ATTEMPTS {
+            match self.try_start(&new).await {
+                Ok(Attempt::Done(outcome)) => return Ok(outcome),
+                Ok(Attempt::Raced) => continue,
+                // PostgreSQL reports a lost race on a unique index as an error rather than a conflict.
+                Err(StoreError::Internal(msg)) if msg.contains("23505") || msg.contains("duplicate key") => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Unavailable("too many concurrent starts for the same incident; try again".into()))
+    }
+
+    async fn get_incident(&self, key: &str) -> Result<Option<Incident>> {
+        let mut conn = self.read.acquire().await?;
+        fetch_incident(&mut conn, key, "").await
+    }
+
+    async fn list_incidents(&self, q: &IncidentQuery) -> Result<IncidentPage> {
+        let limit = q.limit.clamp(1, 500);
+        let mut sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE 1 = 1");
+        let mut n = 0;
+        if q.status.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND status = ${n}"));
+        }
+        if q.before.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND number < ${n}"));
+        }
+        sql.push_str(&format!(" ORDER BY number DESC LIMIT {}", limit + 1));
+        let mut query = sqlx::query(&sql);
+        if let Some(s) = q.status {
+            query = query.bind(s.as_str());
+        }
+        if let Some(b) = q.before {
+            query = query.bind(b);
+        }
+        let rows = query.fetch_all(&self.read).await?;
+        let mut items = rows.iter().map(incident_from_row).collect::<Result<Vec<_>>>()?;
+        let next = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|i| i.number)
+        } else {
+            None
+        };
+        Ok(IncidentPage { items, next })
+    }
+
+    async fn update_incident(
+        &self,
+        key: &str,
+        patch: &IncidentPatch,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<Option<(Incident, Vec<TimelineEvent>)>> {
+        let mut tx = self.write.begin().await?;
+        let Some(current) = fetch_incident(&mut tx, key, self.lock()).await? else {
+            return Ok(None);
+        };
+        let (next, events) = apply_patch(&current, patch, actor, now);
+        if events.is_empty() {
+            tx.commit().await?;
+            return Ok(Some((current, Vec::new())));
+        }
+        let r = sqlx::query(
+            "UPDATE incidents SET title = $1, impact = $2, status = $3, summary = $4, tags = $5, roles = $6, \
+             updated_at = $7, resolved_at = $8 WHERE id = $9",
+        )
+        .bind(&next.title)
+        .bind(i64::from(next.impact))
+        .bind(next.status.as_str())
+        .bind(next.summary.as_deref())
+        .bind(json(&next.tags)?)
+        .bind(json(&next.roles)?)
+        .bind(ms(next.updated_at))
+        .bind(next.resolved_at.map(ms))
+        .bind(&next.id)
+        .execute(&mut *tx)
+        .await;
+        if let Err(e) = r {
+            return Err(if is_unique_violation(&e) {
+                StoreError::conflict(
+                    "status",
+                    "another open incident has the same dedupe string; resolve it before reopening this one",
+                )
+            } else {
+                e.into()
+            });
+        }
+        let mut written = Vec::with_capacity(events.len());
+        for e in &events {
+            written.push(insert_event(&mut tx, &next.id, e).await?);
+        }
+        tx.commit().await?;
+        Ok(Some((next, written)))
+    }
+
+    async fn add_timeline_event(&self, key: &str, event: NewEvent) -> Result<Option<TimelineEvent>> {
+        let mut tx = self.write.begin().await?;
+        let Some(incident) = fetch_incident(&mut tx, key, "").await? else {
+            return Ok(None);
+        };
+        let e = insert_event(&mut tx, &incident.id, &event).await?;
+        tx.commit().await?;
+        Ok(Some(e))
+    }
+
+    async fn list_timeline(&self, incident_id: &str) -> Result<Vec<TimelineEvent>> {
+        let rows = sqlx::query(
+            "SELECT id, incident_id, event_time, created_at, event_type, actor, message, data FROM timeline_events \
+             WHERE incident_id = $1 ORDER BY event_time, created_at, id",
+        )
+        .bind(incident_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn add_related_item(&self, item: &RelatedItem) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        let row = sqlx::query(
+            "INSERT INTO related_items (id, incident_id, kind, title, value, created_at, created_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING id",
+        )
+        .bind(&item.id)
+        .bind(&item.incident_id)
+        .bind(item.kind.as_str())
+        .bind(item.title.as_deref())
+        .bind(&item.value)
+        .bind(ms(item.created_at))
+        .bind(&item.created_by)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if row.is_none() {
+            return Err(StoreError::conflict("value", "this incident already has that related item"));
+        }
+        let label = item.title.clone().unwrap_or_else(|| item.value.clone());
+        let event = NewEvent::new(
+            "related-item.added",
+            &item.created_by,
+            format!("Added related {}: {label}", item.kind.as_str()),
+            serde_json::json!({"relatedItemId": item.id, "type": item.kind, "value": item.value}),
+            item.created_at,
+        );
+        insert_event(&mut tx, &item.incident_id, &event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_related_items(&self, incident_id: &str) -> Result<Vec<RelatedItem>> {
+        let rows = sqlx::query(
+            "SELECT id, incident_id, kind, title, value, created_at, created_by FROM related_items \
+             WHERE incident_id = $1 ORDER BY created_at, id",
+        )
+        .bind(incident_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.try_get("kind")?;
+                Ok(RelatedItem {
+                    id: r.try_get("id")?,
+                    incident_id: r.try_get("incident_id")?,
+                    kind: kind.parse().map_err(|e: Invalid| StoreError::Internal(e.to_string()))?,
+                    title: r.try_get("title")?,
+                    value: r.try_get("value")?,
+                    created_at: ts(r.try_get("created_at")?)?,
+                    created_by: r.try_get("created_by")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn create_plan(&self, spec: &ResponsePlanSpec, now: Timestamp) -> Result<ResponsePlan> {
+        let id = new_id();
+        let row = sqlx::query(
+            "INSERT INTO response_plans (id, name, spec, stack, created_at, updated_at) \
+             VALUES ($1, $2, $3, NULL, $4, $4) ON CONFLICT DO NOTHING RETURNING id",
+        )
+        .bind(&id)
+        .bind(&spec.name)
+        .bind(json(spec)?)
+        .bind(ms(now))
+        .fetch_optional(&self.write)
+        .await?;
+        if row.is_none() {
+            return Err(StoreError::conflict("name", format!("a response plan named {:?} already exists", spec.name)));
+        }
+        self.get_plan(&id).await?.ok_or_else(|| StoreError::Internal("a new plan vanished".into()))
+    }
+
+    async fn replace_plan(&self, key: &str, spec: &ResponsePlanSpec, now: Timestamp) -> Result<Option<ResponsePlan>> {
+        let Some(plan) = self.get_plan(key).await? else { return Ok(None) };
+        refuse_stack_managed(&plan)?;
+        let r = sqlx::query("UPDATE response_plans SET name = $1, spec = $2, updated_at = $3 WHERE id = $4 AND stack IS NULL")
+            .bind(&spec.name)
+            .bind(json(spec)?)
+            .bind(ms(now))
+            .bind(&plan.id)
+            .execute(&self.write)
+            .await;
+        match r {
+            Err(e) if is_unique_violation(&e) => {
+                Err(StoreError::conflict("name", format!("a response plan named {:?} already exists", spec.name)))
+            }
+            Err(e) => Err(e.into()),
+            Ok(_) => self.get_plan(&plan.id).await,
+        }
+    }
+
+    async fn get_plan(&self, key: &str) -> Result<Option<ResponsePlan>> {
+        let row = sqlx::query("SELECT * FROM response_plans WHERE id = $1 OR name = $1")
+            .bind(key)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(plan_from_row).transpose()
+    }
+
+    async fn list_plans(&self) -> Result<Vec<ResponsePlan>> {
+        let rows = sqlx::query("SELECT * FROM response_plans ORDER BY name").fetch_all(&self.read).await?;
+        rows.iter().map(plan_from_row).collect()
+    }
+
+    async fn delete_plan(&self, key: &str) -> Result<bool> {
+        let Some(plan) = self.get_plan(key).await? else { return Ok(false) };
+        refuse_stack_managed(&plan)?;
+        let r = sqlx::query("DELETE FROM response_plans WHERE id = $1 AND stack IS NULL").bind(&plan.id).execute(&self.write).await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn apply_stack(&self, plan: &StackPlan, dry_run: bool, now: Timestamp) -> Result<ApplyReport> {
+        let mut tx = self.write.begin().await?;
+        let before = sqlx::query(&format!("SELECT * FROM stacks WHERE name = $1{}", self.lock()))
+            .bind(&plan.name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let parameters = json(&plan.parameters)?;
+        let outputs = json(&plan.outputs)?;
+        let stack_changed = match &before {
+            None => {
+                sqlx::query(
+                    "INSERT INTO stacks (name, format, template, parameters, outputs, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                )
+                .bind(&plan.name)
+                .bind(&plan.format)
+                .bind(&plan.template)
+                .bind(&parameters)
+                .bind(&outputs)
+                .bind(ms(now))
+                .execute(&mut *tx)
+                .await?;
+                true
+            }
+            Some(row) => {
+                let same = row.try_get::<String, _>("template")? == plan.template
+                    && row.try_get::<String, _>("parameters")? == parameters
+                    && row.try_get::<String, _>("outputs")? == outputs
+                    && row.try_get::<String, _>("format")? == plan.format;
+                if !same {
+                    sqlx::query(
+                        "UPDATE stacks SET format = $1, template = $2, parameters = $3, outputs = $4, updated_at = $5 WHERE name = $6",
+                    )
+                    .bind(&plan.format)
+                    .bind(&plan.template)
+                    .bind(&parameters)
+                    .bind(&outputs)
+                    .bind(ms(now))
+                    .bind(&plan.name)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                !same
+            }
+        };
+        let existing = self.stack_resources(&mut tx, &plan.name).await?;
+        let changes = diff(&existing, &plan.resources);
+        for change in &changes {
+            let old = existing.iter().find(|e| e.logical_id == change.logical_id && e.resource_type == change.resource_type);
+            let new = plan.resources.iter().find(|d| d.logical_id == change.logical_id);
+            match (change.action, old, new) {
+                (ChangeAction::Delete, Some(old), _) => {
+                    self.delete_physical(&mut tx, old).await?;
+                    sqlx::query("DELETE FROM stack_resources WHERE stack = $1 AND logical_id = $2")
+                        .bind(&plan.name)
+                        .bind(&old.logical_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                (ChangeAction::Create, _, Some(new)) => {
+                    let physical_id = self.create_physical(&mut tx, &plan.name, new, now).await?;
+                    sqlx::query(
+                        "INSERT INTO stack_resources (stack, logical_id, resource_type, physical_id, properties) \
+                         VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(&plan.name)
+                    .bind(&new.logical_id)
+                    .bind(&new.resource_type)
+                    .bind(&physical_id)
+                    .bind(json(&new.properties)?)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                (ChangeAction::Update, Some(old), Some(new)) => {
+                    self.update_physical(&mut tx, &old.physical_id, new, now).await?;
+                    sqlx::query("UPDATE stack_resources SET properties = $1 WHERE stack = $2 AND logical_id = $3")
+                        .bind(json(&new.properties)?)
+                        .bind(&plan.name)
+                        .bind(&new.logical_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                (ChangeAction::Unchanged, _, _) => {}
+                _ => return Err(StoreError::Internal(format!("stack diff is inconsistent for {}", change.logical_id))),
+            }
+        }
+        let changed = stack_changed || changes.iter().any(|c| c.action != ChangeAction::Unchanged);
+        if dry_run {
+            tx.rollback().await?;
+        } else {
+            tx.commit().await?;
+        }
+        Ok(ApplyReport {
+            stack: plan.name.clone(),
+            dry_run,
+            changed,
+            changes,
+            skipped: plan.skipped.clone(),
+            warnings: plan.warnings.clone(),
+            outputs: plan.outputs.clone(),
+        })
+    }
+
+    async fn get_stack(&self, name: &str) -> Result<Option<StoredStack>> {
+        let mut conn = self.read.acquire().await?;
+        let row = sqlx::query("SELECT * FROM stacks WHERE name = $1").bind(name).fetch_optional(&mut *conn).await?;
+        match row {
+            Some(r) => Ok(Some(self.stack_from_row(&mut conn, &r).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn list_stacks(&self) -> Result<Vec<StoredStack>> {
+        let mut conn = self.read.acquire().await?;
+        let rows = sqlx::query("SELECT * FROM stacks ORDER BY name").fetch_all(&mut *conn).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(self.stack_from_row(&mut conn, r).await?);
+        }
+        Ok(out)
+    }
+
+    async fn delete_stack(&self, name: &str) -> Result<Option<Vec<StackResource>>> {
+        let mut tx = self.write.begin().await?;
+        let exists = sqlx::query(&format!("SELECT name FROM stacks WHERE name = $1{}", self.lock()))
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
+            return Ok(None);
+        }
+        let resources = self.stack_resources(&mut tx, name).await?;
+        for r in &resources {
+            self.delete_physical(&mut tx, r).await?;
+        }
+        sqlx::query("DELETE FROM stack_resources WHERE stack = $1").bind(name).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM stacks WHERE name = $1").bind(name).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(Some(resources))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_that_are_numbers_select_by_number() {
+        assert_eq!(by_number("42"), Some(42));
+        assert_eq!(by_number("#7"), Some(7));
+        assert_eq!(by_number("0192f1a0-0000-7000-8000-000000000000"), None);
+        assert_eq!(by_number(""), None);
+    }
+
+    #[test]
+    fn sqlite_urls_name_a_file() {
+        assert_eq!(sqlite_target("sqlite://muster-data/muster.db").expect("valid").0, "muster-data/muster.db");
+        assert_eq!(sqlite_target("sqlite:///tmp/x.db?mode=rwc").expect("valid").0, "/tmp/x.db");
+        assert!(sqlite_target("sqlite://:memory:").is_err());
+    }
+}

@@ -1,0 +1,359 @@
+//! The one store test suite, run against SQLite and PostgreSQL alike.
+
+use jiff::{SignedDuration, Timestamp};
+use muster_core::incident::{
+    Impact, IncidentPatch, IncidentStatus, NewIncident, RelatedItemKind, StartRequest, prepare_related_item,
+    prepare_start, prepare_user_event,
+};
+use muster_core::plan::{IncidentTemplate, ResponsePlanSpec};
+use muster_core::stack::{ChangeAction, DesiredResource, ResourceSpec, StackPlan};
+use muster_store::testing::fresh_url;
+use muster_store::{Backend, IncidentQuery, SqlStore, StartOutcome, Store, StoreError};
+use std::sync::Arc;
+
+fn t0() -> Timestamp {
+    "2026-11-23T09:00:00Z".parse().expect("valid")
+}
+
+fn start(title: &str, dedupe: Option<&str>, now: Timestamp) -> NewIncident {
+    let req = StartRequest {
+        title: Some(title.into()),
+        impact: Some(Impact::try_from(2).expect("valid")),
+        dedupe_string: dedupe.map(Into::into),
+        ..Default::default()
+    };
+    prepare_start(req, None, "tester", now).expect("valid start")
+}
+
+fn plan_spec(name: &str, title: &str) -> ResponsePlanSpec {
+    ResponsePlanSpec {
+        name: name.into(),
+        display_name: None,
+        incident_template: IncidentTemplate {
+            title: title.into(),
+            impact: Impact::try_from(3).expect("valid"),
+            summary: None,
+            dedupe_string: Some(title.into()),
+            tags: Default::default(),
+        },
+        chat_channels: vec![],
+        engagements: vec![],
+        actions: vec![],
+        integrations: serde_json::Value::Null,
+    }
+}
+
+async fn open(backend: Backend) -> Option<(SqlStore, String)> {
+    let url = fresh_url(backend).await?;
+    let store = SqlStore::connect(&url).await.expect("store connects and migrates");
+    Some((store, url))
+}
+
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                if let Some((store, url)) = super::open(muster_store::Backend::Sqlite).await {
+                    super::$name(store, url).await;
+                }
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                if let Some((store, url)) = super::open(muster_store::Backend::Postgres).await {
+                    super::$name(store, url).await;
+                }
+            })*
+        }
+    };
+}
+
+suite!(
+    start_numbers_incidents_and_writes_the_timeline,
+    dedupe_adds_to_the_open_incident,
+    fifty_concurrent_starts_make_one_incident,
+    a_resolved_incident_is_never_reopened_by_dedupe,
+    client_token_returns_the_same_incident,
+    resolve_and_reopen_are_recorded,
+    reopening_beside_an_open_twin_is_refused,
+    list_filters_by_status_and_pages,
+    notes_and_related_items,
+    response_plans_have_unique_names,
+    stacks_apply_diff_and_delete,
+    a_failed_stack_apply_writes_nothing,
+    data_survives_reconnect,
+    tokens_are_found_by_hash_until_revoked,
+);
+
+async fn start_numbers_incidents_and_writes_the_timeline(store: SqlStore, _: String) {
+    let a = store.start_incident(start("a", None, t0())).await.expect("start");
+    let b = store.start_incident(start("b", None, t0())).await.expect("start");
+    let (a, b) = (a.into_incident(), b.into_incident());
+    assert_eq!((a.number, b.number), (1, 2));
+    assert_eq!(a.status, IncidentStatus::Open);
+    assert_eq!(a.trigger_count, 1);
+    assert_eq!(a.created_at, t0());
+    let by_number = store.get_incident("2").await.expect("get").expect("exists");
+    assert_eq!(by_number.id, b.id);
+    let timeline = store.list_timeline(&a.id).await.expect("timeline");
+    assert_eq!(timeline.len(), 1);
+    assert_eq!(timeline[0].event_type, "incident.started");
+    assert_eq!(timeline[0].actor, "tester");
+    assert!(store.get_incident("nope").await.expect("get").is_none());
+}
+
+async fn dedupe_adds_to_the_open_incident(store: SqlStore, _: String) {
+    let first = store.start_incident(start("vpn down", Some("vpn"), t0())).await.expect("start");
+    assert!(matches!(first, StartOutcome::Created(_)));
+    let later = t0() + SignedDuration::from_mins(5);
+    let second = store.start_incident(start("vpn down again", Some("vpn"), later)).await.expect("start");
+    let StartOutcome::Deduplicated(i) = second else { panic!("expected dedupe, got {second:?}") };
+    assert_eq!(i.id, first.incident().id);
+    assert_eq!(i.trigger_count, 2);
+    assert_eq!(i.title, "vpn down", "dedupe keeps the first title");
+    assert_eq!(i.last_triggered_at, later);
+    let types: Vec<String> = store.list_timeline(&i.id).await.expect("timeline").into_iter().map(|e| e.event_type).collect();
+    assert_eq!(types, ["incident.started", "incident.triggered"]);
+    let other = store.start_incident(start("other", Some("db"), later)).await.expect("start");
+    assert!(matches!(other, StartOutcome::Created(_)));
+}
+
+async fn fifty_concurrent_starts_make_one_incident(store: SqlStore, _: String) {
+    let store = Arc::new(store);
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move { store.start_incident(start("storm", Some("storm"), t0())).await }));
+    }
+    let mut ids = Vec::new();
+    for t in tasks {
+        ids.push(t.await.expect("task").expect("start").into_incident().id);
+    }
+    ids.dedup();
+    assert_eq!(ids.iter().collect::<std::collections::BTreeSet<_>>().len(), 1, "one incident for one dedupe string");
+    let page = store.list_incidents(&IncidentQuery { limit: 100, ..Default::default() }).await.expect("list");
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].trigger_count, 50);
+    assert_eq!(page.items[0].number, 1, "lost races leave no gap in numbers");
+    let timeline = store.list_timeline(&ids[0]).await.expect("timeline");
+    assert_eq!(timeline.len(), 50);
+}
+
+async fn a_resolved_incident_is_never_reopened_by_dedupe(store: SqlStore, _: String) {
+    let first = store.start_incident(start("x", Some("k"), t0())).await.expect("start").into_incident();
+    let resolve = IncidentPatch { status: Some(IncidentStatus::Resolved), ..Default::default() };
+    store.update_incident(&first.id, &resolve, "tester", t0()).await.expect("update").expect("exists");
+    let next = store.start_incident(start("x", Some("k"), t0())).await.expect("start");
+    let StartOutcome::Created(next) = next else { panic!("a resolved incident must not take new triggers") };
+    assert_ne!(next.id, first.id);
+    let first = store.get_incident(&first.id).await.expect("get").expect("exists");
+    assert_eq!(first.status, IncidentStatus::Resolved);
+    assert_eq!(first.trigger_count, 1);
+}
+
+async fn client_token_returns_the_same_incident(store: SqlStore, _: String) {
+    let mut n = start("t", Some("tok"), t0());
+    n.client_token = Some("retry-1".into());
+    let a = store.start_incident(n.clone()).await.expect("start");
+    let mut again = n.clone();
+    again.id = muster_core::new_id();
+    let b = store.start_incident(again).await.expect("start");
+    assert!(matches!(b, StartOutcome::Replayed(_)));
+    assert_eq!(a.incident().id, b.incident().id);
+    assert_eq!(b.incident().trigger_count, 1, "a replay is not a new trigger");
+    // A start deduplicated into an open incident is replayed too.
+    let mut c = start("t", Some("tok"), t0());
+    c.client_token = Some("retry-2".into());
+    let c1 = store.start_incident(c.clone()).await.expect("start");
+    assert!(matches!(c1, StartOutcome::Deduplicated(_)));
+    let c2 = store.start_incident(c).await.expect("start");
+    assert!(matches!(c2, StartOutcome::Replayed(_)));
+    assert_eq!(c2.incident().trigger_count, 2);
+}
+
+async fn resolve_and_reopen_are_recorded(store: SqlStore, _: String) {
+    let i = store.start_incident(start("r", None, t0())).await.expect("start").into_incident();
+    let later = t0() + SignedDuration::from_hours(2);
+    let resolve = IncidentPatch { status: Some(IncidentStatus::Resolved), ..Default::default() };
+    let (resolved, events) = store.update_incident(&i.id, &resolve, "bob", later).await.expect("update").expect("exists");
+    assert_eq!(resolved.resolved_at, Some(later));
+    assert_eq!(events.len(), 1);
+    let stored = store.get_incident(&i.id).await.expect("get").expect("exists");
+    assert_eq!(stored.status, IncidentStatus::Resolved);
+    assert_eq!(stored.resolved_at, Some(later));
+    let reopen = IncidentPatch { status: Some(IncidentStatus::Open), ..Default::default() };
+    let (reopened, _) = store.update_incident(&i.id, &reopen, "bob", later).await.expect("update").expect("exists");
+    assert_eq!(reopened.status, IncidentStatus::Open);
+    assert_eq!(reopened.resolved_at, None);
+    let types: Vec<String> = store.list_timeline(&i.id).await.expect("timeline").into_iter().map(|e| e.event_type).collect();
+    assert_eq!(types, ["incident.started", "incident.resolved", "incident.reopened"]);
+    assert!(store.update_incident("999", &reopen, "bob", later).await.expect("update").is_none());
+}
+
+async fn reopening_beside_an_open_twin_is_refused(store: SqlStore, _: String) {
+    let a = store.start_incident(start("a", Some("twin"), t0())).await.expect("start").into_incident();
+    let resolve = IncidentPatch { status: Some(IncidentStatus::Resolved), ..Default::default() };
+    store.update_incident(&a.id, &resolve, "t", t0()).await.expect("update");
+    store.start_incident(start("b", Some("twin"), t0())).await.expect("start");
+    let reopen = IncidentPatch { status: Some(IncidentStatus::Open), ..Default::default() };
+    let err = store.update_incident(&a.id, &reopen, "t", t0()).await.expect_err("would make two open twins");
+    assert!(matches!(err, StoreError::Conflict(ref e) if e.field == "status"), "{err:?}");
+    let a = store.get_incident(&a.id).await.expect("get").expect("exists");
+    assert_eq!(a.status, IncidentStatus::Resolved, "nothing half-written");
+}
+
+async fn list_filters_by_status_and_pages(store: SqlStore, _: String) {
+    for i in 0..7 {
+        let inc = store.start_incident(start(&format!("i{i}"), None, t0())).await.expect("start").into_incident();
+        if i % 2 == 0 {
+            let resolve = IncidentPatch { status: Some(IncidentStatus::Resolved), ..Default::default() };
+            store.update_incident(&inc.id, &resolve, "t", t0()).await.expect("update");
+        }
+    }
+    let open = store
+        .list_incidents(&IncidentQuery { status: Some(IncidentStatus::Open), limit: 50, ..Default::default() })
+        .await
+        .expect("list");
+    assert_eq!(open.items.iter().map(|i| i.number).collect::<Vec<_>>(), [6, 4, 2]);
+    let first = store.list_incidents(&IncidentQuery { limit: 3, ..Default::default() }).await.expect("list");
+    assert_eq!(first.items.iter().map(|i| i.number).collect::<Vec<_>>(), [7, 6, 5]);
+    assert_eq!(first.next, Some(5));
+    let second = store.list_incidents(&IncidentQuery { limit: 3, before: first.next, ..Default::default() }).await.expect("list");
+    assert_eq!(second.items.iter().map(|i| i.number).collect::<Vec<_>>(), [4, 3, 2]);
+    let last = store.list_incidents(&IncidentQuery { limit: 3, before: second.next, ..Default::default() }).await.expect("list");
+    assert_eq!(last.items.iter().map(|i| i.number).collect::<Vec<_>>(), [1]);
+    assert_eq!(last.next, None);
+}
+
+async fn notes_and_related_items(store: SqlStore, _: String) {
+    let i = store.start_incident(start("n", None, t0())).await.expect("start").into_incident();
+    let earlier = t0() - SignedDuration::from_mins(10);
+    let note = prepare_user_event(None, "first symptom seen", Some(earlier), serde_json::Value::Null, "ann", t0()).expect("valid");
+    store.add_timeline_event(&i.id, note).await.expect("add").expect("exists");
+    let item = prepare_related_item(&i.id, RelatedItemKind::Link, Some("dashboard"), "https://grafana/d/1", "ann", t0())
+        .expect("valid");
+    store.add_related_item(&item).await.expect("add");
+    let dup = prepare_related_item(&i.id, RelatedItemKind::Link, None, "https://grafana/d/1", "ann", t0()).expect("valid");
+    assert!(matches!(store.add_related_item(&dup).await, Err(StoreError::Conflict(_))));
+    let items = store.list_related_items(&i.id).await.expect("list");
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].title.as_deref(), Some("dashboard"));
+    let timeline = store.list_timeline(&i.id).await.expect("timeline");
+    let types: Vec<&str> = timeline.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(types, ["note", "incident.started", "related-item.added"], "ordered by when things happened");
+    assert_eq!(timeline[0].event_time, earlier);
+}
+
+async fn response_plans_have_unique_names(store: SqlStore, _: String) {
+    let p = store.create_plan(&plan_spec("vpn", "VPN down"), t0()).await.expect("create");
+    assert_eq!(store.get_plan("vpn").await.expect("get").expect("exists").id, p.id);
+    assert_eq!(store.get_plan(&p.id).await.expect("get").expect("exists").name, "vpn");
+    let err = store.create_plan(&plan_spec("vpn", "x"), t0()).await.expect_err("taken");
+    assert!(matches!(err, StoreError::Conflict(ref e) if e.field == "name"));
+    let replaced = store.replace_plan("vpn", &plan_spec("vpn", "VPN is down"), t0()).await.expect("replace").expect("exists");
+    assert_eq!(replaced.incident_template.title, "VPN is down");
+    assert_eq!(store.list_plans().await.expect("list").len(), 1);
+    assert!(store.delete_plan("vpn").await.expect("delete"));
+    assert!(!store.delete_plan("vpn").await.expect("delete"));
+}
+
+fn stack(name: &str, plans: &[(&str, &str)]) -> StackPlan {
+    StackPlan {
+        name: name.into(),
+        format: "cloudformation".into(),
+        template: format!("{plans:?}"),
+        parameters: Default::default(),
+        outputs: Default::default(),
+        resources: plans
+            .iter()
+            .map(|(logical, plan)| {
+                let spec = plan_spec(plan, &format!("{plan} is down"));
+                DesiredResource {
+                    logical_id: (*logical).into(),
+                    resource_type: "AWS::SSMIncidents::ResponsePlan".into(),
+                    properties: serde_json::to_value(&spec).expect("serializes"),
+                    spec: ResourceSpec::ResponsePlan(spec),
+                }
+            })
+            .collect(),
+        warnings: vec![],
+        skipped: vec![],
+    }
+}
+
+async fn stacks_apply_diff_and_delete(store: SqlStore, _: String) {
+    let dry = store.apply_stack(&stack("s", &[("A", "a")]), true, t0()).await.expect("dry run");
+    assert!(dry.changed && dry.dry_run);
+    assert!(store.get_stack("s").await.expect("get").is_none(), "a dry run writes nothing");
+    assert!(store.get_plan("a").await.expect("get").is_none());
+
+    let r = store.apply_stack(&stack("s", &[("A", "a"), ("B", "b")]), false, t0()).await.expect("apply");
+    assert!(r.changed);
+    assert!(r.changes.iter().all(|c| c.action == ChangeAction::Create));
+    let a = store.get_plan("a").await.expect("get").expect("exists");
+    assert_eq!(a.stack.as_deref(), Some("s"));
+    assert!(matches!(store.delete_plan("a").await, Err(StoreError::Conflict(_))), "stack-managed plans change through the stack");
+
+    let again = store.apply_stack(&stack("s", &[("A", "a"), ("B", "b")]), false, t0()).await.expect("re-apply");
+    assert!(!again.changed);
+    assert!(again.changes.iter().all(|c| c.action == ChangeAction::Unchanged));
+
+    let changed = store.apply_stack(&stack("s", &[("A", "a2"), ("C", "c")]), false, t0()).await.expect("apply");
+    let actions: Vec<(String, ChangeAction)> = changed.changes.iter().map(|c| (c.logical_id.clone(), c.action)).collect();
+    assert_eq!(
+        actions,
+        [("B".into(), ChangeAction::Delete), ("A".into(), ChangeAction::Update), ("C".into(), ChangeAction::Create)]
+    );
+    let a2 = store.get_plan("a2").await.expect("get").expect("renamed in place");
+    assert_eq!(a2.id, a.id);
+    assert!(store.get_plan("b").await.expect("get").is_none());
+
+    let stored = store.get_stack("s").await.expect("get").expect("exists");
+    assert_eq!(stored.resources.len(), 2);
+    let removed = store.delete_stack("s").await.expect("delete").expect("existed");
+    assert_eq!(removed.len(), 2);
+    assert!(store.get_plan("a2").await.expect("get").is_none());
+    assert!(store.get_plan("c").await.expect("get").is_none());
+    assert!(store.list_stacks().await.expect("list").is_empty());
+}
+
+async fn a_failed_stack_apply_writes_nothing(store: SqlStore, _: String) {
+    store.create_plan(&plan_spec("taken", "x"), t0()).await.expect("create");
+    let err = store.apply_stack(&stack("s", &[("A", "fresh"), ("B", "taken")]), false, t0()).await.expect_err("name clash");
+    let StoreError::Conflict(e) = err else { panic!("expected a conflict") };
+    assert_eq!(e.field, "Resources.B.Properties.Name");
+    assert!(store.get_plan("fresh").await.expect("get").is_none(), "one transaction: nothing half-applied");
+    assert!(store.get_stack("s").await.expect("get").is_none());
+}
+
+async fn data_survives_reconnect(store: SqlStore, url: String) {
+    let i = store.start_incident(start("persist", Some("p"), t0())).await.expect("start").into_incident();
+    store.close().await;
+    let again = SqlStore::connect(&url).await.expect("reconnect");
+    let got = again.get_incident(&i.id).await.expect("get").expect("still there");
+    assert_eq!(got, i);
+    let next = again.start_incident(start("persist", Some("p"), t0())).await.expect("start");
+    assert!(matches!(next, StartOutcome::Deduplicated(_)));
+}
+
+async fn tokens_are_found_by_hash_until_revoked(store: SqlStore, _: String) {
+    use muster_core::auth::{ApiToken, Role};
+    assert_eq!(store.count_tokens().await.expect("count"), 0);
+    let t = ApiToken {
+        id: "t1".into(),
+        name: "ci".into(),
+        role: Role::Responder,
+        token_hash: "abc".into(),
+        created_at: t0(),
+        created_by: "admin".into(),
+        revoked_at: None,
+    };
+    store.create_token(&t).await.expect("create");
+    assert_eq!(store.token_by_hash("abc").await.expect("get").expect("live").role, Role::Responder);
+    assert!(store.revoke_token("t1", t0()).await.expect("revoke"));
+    assert!(!store.revoke_token("t1", t0()).await.expect("revoke twice"));
+    assert!(store.token_by_hash("abc").await.expect("get").is_none());
+    assert_eq!(store.list_tokens().await.expect("list")[0].revoked_at, Some(t0()));
+}
