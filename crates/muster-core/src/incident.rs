@@ -239,7 +239,8 @@ pub fn prepare_start(
         Some(i) => i,
         None => return Err(Invalid::new("impact", "is required when no response plan supplies one")),
     };
-    let summary = optional_text("summary", req.summary.as_deref().or(tpl.and_then(|t| t.summary.as_deref())), MAX_SUMMARY)?;
+    let summary =
+        optional_text("summary", req.summary.as_deref().or(tpl.and_then(|t| t.summary.as_deref())), MAX_SUMMARY)?;
     let dedupe_string = optional_text(
         "dedupeString",
         req.dedupe_string.as_deref().or(tpl.and_then(|t| t.dedupe_string.as_deref())),
@@ -285,7 +286,10 @@ impl IncidentPatch {
     pub fn validate(self) -> Result<Self, Invalid> {
         Ok(Self {
             title: self.title.map(|t| text("title", &t, MAX_TITLE)).transpose()?,
-            summary: self.summary.map(|s| optional_text("summary", Some(&s), MAX_SUMMARY).map(|s| s.unwrap_or_default())).transpose()?,
+            summary: self
+                .summary
+                .map(|s| optional_text("summary", Some(&s), MAX_SUMMARY).map(|s| s.unwrap_or_default()))
+                .transpose()?,
             impact: self.impact,
             status: self.status,
             roles: self.roles.map(Roles::validate).transpose()?,
@@ -296,7 +300,12 @@ impl IncidentPatch {
 
 /// Applies a patch: the changed incident and the timeline events that say what changed.
 /// An unchanged field writes no event; a patch that changes nothing returns no events.
-pub fn apply_patch(current: &Incident, patch: &IncidentPatch, actor: &str, now: Timestamp) -> (Incident, Vec<NewEvent>) {
+pub fn apply_patch(
+    current: &Incident,
+    patch: &IncidentPatch,
+    actor: &str,
+    now: Timestamp,
+) -> (Incident, Vec<NewEvent>) {
     let mut next = current.clone();
     let mut events = Vec::new();
     let mut changed = serde_json::Map::new();
@@ -491,7 +500,10 @@ impl FromStr for RelatedItemKind {
     type Err = Invalid;
     fn from_str(s: &str) -> Result<Self, Invalid> {
         serde_json::from_value(Value::String(s.to_ascii_lowercase())).map_err(|_| {
-            Invalid::new("type", format!("unknown related item type {s:?}; use metric, link, resource, incident, attachment or other"))
+            Invalid::new(
+                "type",
+                format!("unknown related item type {s:?}; use metric, link, resource, incident, attachment or other"),
+            )
         })
     }
 }
@@ -663,12 +675,16 @@ mod tests {
 
     #[test]
     fn people_cannot_forge_muster_events() {
-        let e = prepare_user_event(Some("incident.resolved"), "x", None, Value::Null, "a", now()).expect_err("reserved");
+        let e =
+            prepare_user_event(Some("incident.resolved"), "x", None, Value::Null, "a", now()).expect_err("reserved");
         assert_eq!(e.field, "eventType");
         let note = prepare_user_event(None, "looking", None, Value::Null, "a", now()).expect("valid");
         assert_eq!(note.event_type, "note");
         let later: Timestamp = "2026-11-24T00:00:00Z".parse().expect("valid");
-        assert_eq!(prepare_user_event(None, "x", Some(later), Value::Null, "a", now()).expect_err("future").field, "eventTime");
+        assert_eq!(
+            prepare_user_event(None, "x", Some(later), Value::Null, "a", now()).expect_err("future").field,
+            "eventTime"
+        );
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Response plans: how an incident of a given kind starts, who is engaged, what runs.
 
+use crate::Invalid;
 use crate::error::{optional_text, text};
 use crate::incident::{Impact, MAX_DEDUPE, MAX_SUMMARY, MAX_TITLE, Tags, validate_tags};
-use crate::Invalid;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -16,6 +16,9 @@ pub enum ResourceSpec {
     Kept,
 }
 
+/// Resource types whose Muster object is a response plan, in either template format.
+pub const RESPONSE_PLAN_TYPES: &[&str] = &["AWS::SSMIncidents::ResponsePlan", "Muster::ResponsePlan"];
+
 /// A resource as the template declares it, fully resolved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DesiredResource {
@@ -125,7 +128,12 @@ mod tests {
     use serde_json::json;
 
     fn existing(id: &str, ty: &str, props: Value) -> StackResource {
-        StackResource { logical_id: id.into(), resource_type: ty.into(), physical_id: format!("p-{id}"), properties: props }
+        StackResource {
+            logical_id: id.into(),
+            resource_type: ty.into(),
+            physical_id: format!("p-{id}"),
+            properties: props,
+        }
     }
 
     fn desired(id: &str, ty: &str, props: Value) -> DesiredResource {
@@ -140,7 +148,12 @@ mod tests {
         let got: Vec<(&str, ChangeAction)> = changes.iter().map(|c| (c.logical_id.as_str(), c.action)).collect();
         assert_eq!(
             got,
-            [("C", ChangeAction::Delete), ("A", ChangeAction::Unchanged), ("B", ChangeAction::Update), ("D", ChangeAction::Create)]
+            [
+                ("C", ChangeAction::Delete),
+                ("A", ChangeAction::Unchanged),
+                ("B", ChangeAction::Update),
+                ("D", ChangeAction::Create)
+            ]
         );
     }
 

@@ -1,1 +1,166 @@
+//! Muster's HTTP server: the native API under `/api/v1`, health and metrics, and the OpenAPI
+//! document. Handlers parse requests into core types, ask the store, and shape JSON answers; the
+//! decisions themselves live in `muster-core`.
 
+mod api;
+pub mod auth;
+mod error;
+mod json;
+mod metrics;
+mod openapi;
+
+pub use error::ApiError;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderName, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use muster_core::auth::{ApiToken, Role};
+use muster_core::{Clock, SystemClock, new_id};
+use muster_store::{SqlStore, Store};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATABASE: &str = "sqlite://muster-data/muster.db";
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// Server settings, already merged from file, environment and flags.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: String,
+    pub database_url: String,
+    /// The bootstrap admin token, used only when the database has no token yet.
+    pub admin_token: Option<String>,
+    pub body_limit: usize,
+    /// Base of links in messages.
+    pub public_url: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: DEFAULT_LISTEN.into(),
+            database_url: DEFAULT_DATABASE.into(),
+            admin_token: None,
+            body_limit: DEFAULT_BODY_LIMIT,
+            public_url: None,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+/// A built server: its listener is bound, its database migrated.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    store: SqlStore,
+    /// A token generated at first start, to be shown once.
+    pub generated_admin_token: Option<String>,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let store = SqlStore::connect(&config.database_url)
+            .await
+            .with_context(|| format!("opening the {} database", backend_name(&config.database_url)))?;
+        let generated_admin_token = bootstrap_admin(&store, config.admin_token.as_deref(), clock.as_ref()).await?;
+        let listener = TcpListener::bind(&config.listen)
+            .await
+            .with_context(|| format!("binding the listen address {}", config.listen))?;
+        let state = AppState { store: Arc::new(store.clone()), clock, metrics: Arc::new(metrics::Metrics::new()) };
+        let router = router(state, config.body_limit);
+        Ok(Self { listener, router, store, generated_admin_token })
+    }
+
+    pub fn address(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight and closes the database.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await?;
+        self.store.close().await;
+        Ok(())
+    }
+}
+
+fn backend_name(url: &str) -> &'static str {
+    muster_store::Backend::from_url(url).map(|b| b.as_str()).unwrap_or("unknown")
+}
+
+/// Creates the first admin token when there is none: the given one, or a generated one that is
+/// returned so the caller can show it once.
+async fn bootstrap_admin(store: &SqlStore, given: Option<&str>, clock: &dyn Clock) -> anyhow::Result<Option<String>> {
+    if store.count_tokens().await? > 0 {
+        return Ok(None);
+    }
+    let (secret, generated) = match given.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) if s.len() < 16 => anyhow::bail!("MUSTER_ADMIN_TOKEN must be at least 16 characters"),
+        Some(s) => (s.to_string(), false),
+        None => (auth::generate_secret(), true),
+    };
+    let token = ApiToken {
+        id: new_id(),
+        name: "admin".into(),
+        role: Role::Admin,
+        token_hash: auth::hash_secret(&secret),
+        created_at: clock.now(),
+        created_by: "bootstrap".into(),
+        revoked_at: None,
+    };
+    store.create_token(&token).await?;
+    Ok(generated.then_some(secret))
+}
+
+fn router(state: AppState, body_limit: usize) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let metrics = state.metrics.clone();
+    Router::new()
+        .nest("/api/v1", api::routes())
+        .route("/api/openapi.json", get(openapi::serve))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(serve_metrics))
+        .fallback(|| async { ApiError::not_found("route") })
+        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::Extension(json::BodyLimit(body_limit)))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(move |req: &axum::http::Request<_>| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready\n".to_string()),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n".to_string())
+        }
+    }
+}
+
+async fn serve_metrics(State(state): State<AppState>) -> impl IntoResponse {
+    ([("content-type", "text/plain; version=0.0.4; charset=utf-8")], state.metrics.encode())
+}

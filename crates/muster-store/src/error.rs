@@ -28,7 +28,10 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(db) => {
                 let msg = db.message().to_ascii_lowercase();
                 // SQLite: disk full, read-only, locked; PostgreSQL: shutting down, too many clients.
-                if msg.contains("disk") || msg.contains("readonly") || msg.contains("read-only") || msg.contains("locked")
+                if msg.contains("disk")
+                    || msg.contains("readonly")
+                    || msg.contains("read-only")
+                    || msg.contains("locked")
                     || matches!(db.code().as_deref(), Some("57P01" | "57P02" | "57P03" | "53300" | "53100"))
                 {
                     StoreError::Unavailable(db.message().to_string())

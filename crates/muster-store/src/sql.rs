@@ -284,7 +284,10 @@ impl SqlStore {
         let mut tx = self.write.begin().await?;
         let now = new.now;
         if let Some(token) = &new.client_token {
-            let row = sqlx::query("SELECT incident_id FROM start_tokens WHERE token = $1").bind(token).fetch_optional(&mut *tx).await?;
+            let row = sqlx::query("SELECT incident_id FROM start_tokens WHERE token = $1")
+                .bind(token)
+                .fetch_optional(&mut *tx)
+                .await?;
             if let Some(row) = row {
                 let id: String = row.try_get(0)?;
                 let incident = fetch_incident(&mut tx, &id, "").await?;
@@ -325,10 +328,11 @@ impl SqlStore {
                     .ok_or_else(|| StoreError::Internal("a deduplicated incident vanished".into()));
             }
         }
-        let number: i64 = sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'incident_number' RETURNING value")
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get(0)?;
+        let number: i64 =
+            sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'incident_number' RETURNING value")
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
         let inserted = sqlx::query(&format!(
             "INSERT INTO incidents ({INCIDENT_COLUMNS}) VALUES \
              ($1, $2, $3, $4, 'OPEN', $5, $6, $7, $8, $9, $10, $11, 1, $12, $12, NULL, $12, $13) \
@@ -372,7 +376,13 @@ impl SqlStore {
             .ok_or_else(|| StoreError::Internal("a new incident vanished".into()))
     }
 
-    async fn create_physical(&self, conn: &mut Conn, stack: &str, d: &DesiredResource, now: Timestamp) -> Result<String> {
+    async fn create_physical(
+        &self,
+        conn: &mut Conn,
+        stack: &str,
+        d: &DesiredResource,
+        now: Timestamp,
+    ) -> Result<String> {
         match &d.spec {
             ResourceSpec::ResponsePlan(spec) => {
                 let id = new_id();
@@ -399,7 +409,13 @@ impl SqlStore {
         }
     }
 
-    async fn update_physical(&self, conn: &mut Conn, physical_id: &str, d: &DesiredResource, now: Timestamp) -> Result<()> {
+    async fn update_physical(
+        &self,
+        conn: &mut Conn,
+        physical_id: &str,
+        d: &DesiredResource,
+        now: Timestamp,
+    ) -> Result<()> {
         match &d.spec {
             ResourceSpec::ResponsePlan(spec) => {
                 let r = sqlx::query("UPDATE response_plans SET name = $1, spec = $2, updated_at = $3 WHERE id = $4")
@@ -422,7 +438,7 @@ impl SqlStore {
     }
 
     async fn delete_physical(&self, conn: &mut Conn, r: &StackResource) -> Result<()> {
-        if r.resource_type == "AWS::SSMIncidents::ResponsePlan" {
+        if muster_core::stack::RESPONSE_PLAN_TYPES.contains(&r.resource_type.as_str()) {
             sqlx::query("DELETE FROM response_plans WHERE id = $1").bind(&r.physical_id).execute(&mut *conn).await?;
         }
         Ok(())
@@ -459,7 +475,10 @@ fn refuse_stack_managed(plan: &ResponsePlan) -> Result<()> {
     match &plan.stack {
         Some(stack) => Err(StoreError::conflict(
             "name",
-            format!("response plan {:?} is managed by stack {stack:?}; change it through the stack's template", plan.name),
+            format!(
+                "response plan {:?} is managed by stack {stack:?}; change it through the stack's template",
+                plan.name
+            ),
         )),
         None => Ok(()),
     }
@@ -713,13 +732,15 @@ impl Store for SqlStore {
     async fn replace_plan(&self, key: &str, spec: &ResponsePlanSpec, now: Timestamp) -> Result<Option<ResponsePlan>> {
         let Some(plan) = self.get_plan(key).await? else { return Ok(None) };
         refuse_stack_managed(&plan)?;
-        let r = sqlx::query("UPDATE response_plans SET name = $1, spec = $2, updated_at = $3 WHERE id = $4 AND stack IS NULL")
-            .bind(&spec.name)
-            .bind(json(spec)?)
-            .bind(ms(now))
-            .bind(&plan.id)
-            .execute(&self.write)
-            .await;
+        let r = sqlx::query(
+            "UPDATE response_plans SET name = $1, spec = $2, updated_at = $3 WHERE id = $4 AND stack IS NULL",
+        )
+        .bind(&spec.name)
+        .bind(json(spec)?)
+        .bind(ms(now))
+        .bind(&plan.id)
+        .execute(&self.write)
+        .await;
         match r {
             Err(e) if is_unique_violation(&e) => {
                 Err(StoreError::conflict("name", format!("a response plan named {:?} already exists", spec.name)))
@@ -745,7 +766,10 @@ impl Store for SqlStore {
     async fn delete_plan(&self, key: &str) -> Result<bool> {
         let Some(plan) = self.get_plan(key).await? else { return Ok(false) };
         refuse_stack_managed(&plan)?;
-        let r = sqlx::query("DELETE FROM response_plans WHERE id = $1 AND stack IS NULL").bind(&plan.id).execute(&self.write).await?;
+        let r = sqlx::query("DELETE FROM response_plans WHERE id = $1 AND stack IS NULL")
+            .bind(&plan.id)
+            .execute(&self.write)
+            .await?;
         Ok(r.rows_affected() == 1)
     }
 
@@ -797,7 +821,8 @@ impl Store for SqlStore {
         let existing = self.stack_resources(&mut tx, &plan.name).await?;
         let changes = diff(&existing, &plan.resources);
         for change in &changes {
-            let old = existing.iter().find(|e| e.logical_id == change.logical_id && e.resource_type == change.resource_type);
+            let old =
+                existing.iter().find(|e| e.logical_id == change.logical_id && e.resource_type == change.resource_type);
             let new = plan.resources.iter().find(|d| d.logical_id == change.logical_id);
             match (change.action, old, new) {
                 (ChangeAction::Delete, Some(old), _) => {

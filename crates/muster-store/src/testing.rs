@@ -139,22 +139,28 @@ pub async fn postgres_url() -> Option<String> {
         eprintln!("note: no PostgreSQL found; PostgreSQL tests are skipped (set MUSTER_TEST_DATABASE_URL)");
         return None;
     };
-    let mut conn = AnyConnection::connect(&admin).await.unwrap_or_else(|e| panic!("cannot connect to test PostgreSQL: {e}"));
+    let mut conn =
+        AnyConnection::connect(&admin).await.unwrap_or_else(|e| panic!("cannot connect to test PostgreSQL: {e}"));
     drop_stale(&mut conn).await;
     let name = format!("muster_test_{}", unique());
-    conn.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap_or_else(|e| panic!("CREATE DATABASE failed: {e}"));
+    conn.execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .unwrap_or_else(|e| panic!("CREATE DATABASE failed: {e}"));
     Some(with_database(&admin, &name))
 }
 
 /// Drops test databases older than an hour that nobody is connected to, so runs do not pile up.
 async fn drop_stale(conn: &mut AnyConnection) {
-    let Ok(rows) = sqlx::query("SELECT datname FROM pg_database WHERE datname LIKE 'muster_test_%'").fetch_all(&mut *conn).await else {
+    let Ok(rows) =
+        sqlx::query("SELECT datname FROM pg_database WHERE datname LIKE 'muster_test_%'").fetch_all(&mut *conn).await
+    else {
         return;
     };
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     for row in rows {
         let Ok(name) = row.try_get::<String, _>(0) else { continue };
-        let created: u64 = name.trim_start_matches("muster_test_").split('_').next().and_then(|s| s.parse().ok()).unwrap_or(now);
+        let created: u64 =
+            name.trim_start_matches("muster_test_").split('_').next().and_then(|s| s.parse().ok()).unwrap_or(now);
         if now.saturating_sub(created) > 3600 {
             let _ = conn.execute(format!("DROP DATABASE IF EXISTS {name}").as_str()).await;
         }

@@ -114,7 +114,8 @@ async fn dedupe_adds_to_the_open_incident(store: SqlStore, _: String) {
     assert_eq!(i.trigger_count, 2);
     assert_eq!(i.title, "vpn down", "dedupe keeps the first title");
     assert_eq!(i.last_triggered_at, later);
-    let types: Vec<String> = store.list_timeline(&i.id).await.expect("timeline").into_iter().map(|e| e.event_type).collect();
+    let types: Vec<String> =
+        store.list_timeline(&i.id).await.expect("timeline").into_iter().map(|e| e.event_type).collect();
     assert_eq!(types, ["incident.started", "incident.triggered"]);
     let other = store.start_incident(start("other", Some("db"), later)).await.expect("start");
     assert!(matches!(other, StartOutcome::Created(_)));
@@ -177,7 +178,8 @@ async fn resolve_and_reopen_are_recorded(store: SqlStore, _: String) {
     let i = store.start_incident(start("r", None, t0())).await.expect("start").into_incident();
     let later = t0() + SignedDuration::from_hours(2);
     let resolve = IncidentPatch { status: Some(IncidentStatus::Resolved), ..Default::default() };
-    let (resolved, events) = store.update_incident(&i.id, &resolve, "bob", later).await.expect("update").expect("exists");
+    let (resolved, events) =
+        store.update_incident(&i.id, &resolve, "bob", later).await.expect("update").expect("exists");
     assert_eq!(resolved.resolved_at, Some(later));
     assert_eq!(events.len(), 1);
     let stored = store.get_incident(&i.id).await.expect("get").expect("exists");
@@ -187,7 +189,8 @@ async fn resolve_and_reopen_are_recorded(store: SqlStore, _: String) {
     let (reopened, _) = store.update_incident(&i.id, &reopen, "bob", later).await.expect("update").expect("exists");
     assert_eq!(reopened.status, IncidentStatus::Open);
     assert_eq!(reopened.resolved_at, None);
-    let types: Vec<String> = store.list_timeline(&i.id).await.expect("timeline").into_iter().map(|e| e.event_type).collect();
+    let types: Vec<String> =
+        store.list_timeline(&i.id).await.expect("timeline").into_iter().map(|e| e.event_type).collect();
     assert_eq!(types, ["incident.started", "incident.resolved", "incident.reopened"]);
     assert!(store.update_incident("999", &reopen, "bob", later).await.expect("update").is_none());
 }
@@ -220,9 +223,15 @@ async fn list_filters_by_status_and_pages(store: SqlStore, _: String) {
     let first = store.list_incidents(&IncidentQuery { limit: 3, ..Default::default() }).await.expect("list");
     assert_eq!(first.items.iter().map(|i| i.number).collect::<Vec<_>>(), [7, 6, 5]);
     assert_eq!(first.next, Some(5));
-    let second = store.list_incidents(&IncidentQuery { limit: 3, before: first.next, ..Default::default() }).await.expect("list");
+    let second = store
+        .list_incidents(&IncidentQuery { limit: 3, before: first.next, ..Default::default() })
+        .await
+        .expect("list");
     assert_eq!(second.items.iter().map(|i| i.number).collect::<Vec<_>>(), [4, 3, 2]);
-    let last = store.list_incidents(&IncidentQuery { limit: 3, before: second.next, ..Default::default() }).await.expect("list");
+    let last = store
+        .list_incidents(&IncidentQuery { limit: 3, before: second.next, ..Default::default() })
+        .await
+        .expect("list");
     assert_eq!(last.items.iter().map(|i| i.number).collect::<Vec<_>>(), [1]);
     assert_eq!(last.next, None);
 }
@@ -230,12 +239,15 @@ async fn list_filters_by_status_and_pages(store: SqlStore, _: String) {
 async fn notes_and_related_items(store: SqlStore, _: String) {
     let i = store.start_incident(start("n", None, t0())).await.expect("start").into_incident();
     let earlier = t0() - SignedDuration::from_mins(10);
-    let note = prepare_user_event(None, "first symptom seen", Some(earlier), serde_json::Value::Null, "ann", t0()).expect("valid");
-    store.add_timeline_event(&i.id, note).await.expect("add").expect("exists");
-    let item = prepare_related_item(&i.id, RelatedItemKind::Link, Some("dashboard"), "https://grafana/d/1", "ann", t0())
+    let note = prepare_user_event(None, "first symptom seen", Some(earlier), serde_json::Value::Null, "ann", t0())
         .expect("valid");
+    store.add_timeline_event(&i.id, note).await.expect("add").expect("exists");
+    let item =
+        prepare_related_item(&i.id, RelatedItemKind::Link, Some("dashboard"), "https://grafana/d/1", "ann", t0())
+            .expect("valid");
     store.add_related_item(&item).await.expect("add");
-    let dup = prepare_related_item(&i.id, RelatedItemKind::Link, None, "https://grafana/d/1", "ann", t0()).expect("valid");
+    let dup =
+        prepare_related_item(&i.id, RelatedItemKind::Link, None, "https://grafana/d/1", "ann", t0()).expect("valid");
     assert!(matches!(store.add_related_item(&dup).await, Err(StoreError::Conflict(_))));
     let items = store.list_related_items(&i.id).await.expect("list");
     assert_eq!(items.len(), 1);
@@ -252,7 +264,8 @@ async fn response_plans_have_unique_names(store: SqlStore, _: String) {
     assert_eq!(store.get_plan(&p.id).await.expect("get").expect("exists").name, "vpn");
     let err = store.create_plan(&plan_spec("vpn", "x"), t0()).await.expect_err("taken");
     assert!(matches!(err, StoreError::Conflict(ref e) if e.field == "name"));
-    let replaced = store.replace_plan("vpn", &plan_spec("vpn", "VPN is down"), t0()).await.expect("replace").expect("exists");
+    let replaced =
+        store.replace_plan("vpn", &plan_spec("vpn", "VPN is down"), t0()).await.expect("replace").expect("exists");
     assert_eq!(replaced.incident_template.title, "VPN is down");
     assert_eq!(store.list_plans().await.expect("list").len(), 1);
     assert!(store.delete_plan("vpn").await.expect("delete"));
@@ -294,14 +307,18 @@ async fn stacks_apply_diff_and_delete(store: SqlStore, _: String) {
     assert!(r.changes.iter().all(|c| c.action == ChangeAction::Create));
     let a = store.get_plan("a").await.expect("get").expect("exists");
     assert_eq!(a.stack.as_deref(), Some("s"));
-    assert!(matches!(store.delete_plan("a").await, Err(StoreError::Conflict(_))), "stack-managed plans change through the stack");
+    assert!(
+        matches!(store.delete_plan("a").await, Err(StoreError::Conflict(_))),
+        "stack-managed plans change through the stack"
+    );
 
     let again = store.apply_stack(&stack("s", &[("A", "a"), ("B", "b")]), false, t0()).await.expect("re-apply");
     assert!(!again.changed);
     assert!(again.changes.iter().all(|c| c.action == ChangeAction::Unchanged));
 
     let changed = store.apply_stack(&stack("s", &[("A", "a2"), ("C", "c")]), false, t0()).await.expect("apply");
-    let actions: Vec<(String, ChangeAction)> = changed.changes.iter().map(|c| (c.logical_id.clone(), c.action)).collect();
+    let actions: Vec<(String, ChangeAction)> =
+        changed.changes.iter().map(|c| (c.logical_id.clone(), c.action)).collect();
     assert_eq!(
         actions,
         [("B".into(), ChangeAction::Delete), ("A".into(), ChangeAction::Update), ("C".into(), ChangeAction::Create)]
@@ -321,7 +338,8 @@ async fn stacks_apply_diff_and_delete(store: SqlStore, _: String) {
 
 async fn a_failed_stack_apply_writes_nothing(store: SqlStore, _: String) {
     store.create_plan(&plan_spec("taken", "x"), t0()).await.expect("create");
-    let err = store.apply_stack(&stack("s", &[("A", "fresh"), ("B", "taken")]), false, t0()).await.expect_err("name clash");
+    let err =
+        store.apply_stack(&stack("s", &[("A", "fresh"), ("B", "taken")]), false, t0()).await.expect_err("name clash");
     let StoreError::Conflict(e) = err else { panic!("expected a conflict") };
     assert_eq!(e.field, "Resources.B.Properties.Name");
     assert!(store.get_plan("fresh").await.expect("get").is_none(), "one transaction: nothing half-applied");

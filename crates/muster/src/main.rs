@@ -1,1 +1,216 @@
-fn main() {}
+//! `muster`: the server (`muster serve`) and the client commands that talk to it.
+
+mod client;
+mod serve;
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "muster", version, about = "Self-hosted incident management and on-call", propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
+#[derive(Args, Clone)]
+pub struct ClientArgs {
+    /// The Muster server to talk to.
+    #[arg(long, env = "MUSTER_SERVER", default_value = "http://127.0.0.1:8080", global = true)]
+    pub server: String,
+    /// API token.
+    #[arg(long, env = "MUSTER_TOKEN", hide_env_values = true, global = true)]
+    pub token: Option<String>,
+    /// Output format of client commands.
+    #[arg(long, short = 'o', value_enum, default_value = "table", global = true)]
+    pub output: Output,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Output {
+    Table,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(serve::ServeArgs),
+    /// Apply a native Muster YAML file, a folder of them, or a CloudFormation template as a stack.
+    Apply(ApplyArgs),
+    /// Start, list, show, update, resolve and annotate incidents.
+    #[command(subcommand)]
+    Incident(IncidentCommand),
+    /// List, show and delete stacks.
+    #[command(subcommand)]
+    Stack(StackCommand),
+    /// List and show response plans.
+    #[command(subcommand, name = "plan")]
+    Plan(PlanCommand),
+    /// Create, list and revoke API tokens (admin).
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Args)]
+pub struct ApplyArgs {
+    /// A template file or a folder of native YAML files.
+    #[arg(short = 'f', long = "file")]
+    pub path: PathBuf,
+    /// The stack's name; defaults to the file's (or folder's) name without extension.
+    #[arg(long)]
+    pub stack: Option<String>,
+    /// A template parameter, KEY=VALUE; repeat for more.
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    /// Show what would change, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Import supported resources and list the unsupported ones instead of refusing the template.
+    #[arg(long)]
+    pub skip_unsupported: bool,
+}
+
+#[derive(Subcommand)]
+pub enum IncidentCommand {
+    /// Start an incident (or add to the open one with the same dedupe string).
+    Start {
+        #[arg(long)]
+        title: Option<String>,
+        /// 1 (critical) to 5 (no impact).
+        #[arg(long)]
+        impact: Option<i64>,
+        #[arg(long)]
+        summary: Option<String>,
+        #[arg(long = "dedupe")]
+        dedupe_string: Option<String>,
+        /// Response plan name or id; its template fills what is not given.
+        #[arg(long = "plan")]
+        response_plan: Option<String>,
+        /// A tag, KEY=VALUE; repeat for more.
+        #[arg(long = "tag", value_name = "KEY=VALUE")]
+        tags: Vec<String>,
+        /// Makes a retried start return the same incident.
+        #[arg(long)]
+        client_token: Option<String>,
+    },
+    /// List incidents, newest first.
+    List {
+        /// OPEN or RESOLVED.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Continue from a previous page's next token.
+        #[arg(long)]
+        next_token: Option<String>,
+    },
+    /// Show an incident (by number or id) with its timeline and related items.
+    Show { incident: String },
+    /// Change an incident's title, summary, impact or roles.
+    Update {
+        incident: String,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long)]
+        summary: Option<String>,
+        #[arg(long)]
+        impact: Option<i64>,
+        #[arg(long)]
+        commander: Option<String>,
+        #[arg(long)]
+        owner: Option<String>,
+    },
+    /// Resolve an incident.
+    Resolve {
+        incident: String,
+        /// A closing note for the timeline.
+        #[arg(long, short = 'm')]
+        message: Option<String>,
+    },
+    /// Reopen a resolved incident.
+    Reopen { incident: String },
+    /// Add a note to an incident's timeline.
+    Note { incident: String, message: String },
+    /// Add a related item (metric, link, resource, incident, attachment, other).
+    Relate {
+        incident: String,
+        #[arg(long = "type", default_value = "link")]
+        kind: String,
+        #[arg(long)]
+        title: Option<String>,
+        value: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum StackCommand {
+    List,
+    Show {
+        name: String,
+    },
+    /// Delete a stack and everything it made.
+    Delete {
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum PlanCommand {
+    List,
+    Show { plan: String },
+}
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; its secret is shown once.
+    Create {
+        name: String,
+        #[arg(long, default_value = "responder", value_parser = ["viewer", "responder", "admin"])]
+        role: String,
+    },
+    List,
+    Revoke {
+        id: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve::run(args).await,
+            Command::Completions { shell } => {
+                clap_complete::generate(shell, &mut Cli::command(), "muster", &mut std::io::stdout());
+                Ok(())
+            }
+            Command::Apply(args) => client::apply(&cli.client, args).await,
+            Command::Incident(c) => client::incident(&cli.client, c).await,
+            Command::Stack(c) => client::stack(&cli.client, c).await,
+            Command::Plan(c) => client::plan(&cli.client, c).await,
+            Command::Token(c) => client::token(&cli.client, c).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! The one API error type: each variant maps to a status and a JSON body
+//! `{"error": {"code", "message", "field"}}`. Internal errors are logged with their cause and shown
+//! to clients only as an error id.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use muster_core::Invalid;
+use muster_store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug)]
+pub enum ApiError {
+    Invalid(Invalid),
+    Unauthorized(&'static str),
+    Forbidden(String),
+    NotFound(String),
+    Conflict(Invalid),
+    TooLarge(usize),
+    Unavailable(String),
+    Internal(String),
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable: `invalid`, `unauthorized`, `forbidden`, `not_found`, `conflict`,
+    /// `payload_too_large`, `unavailable`, `internal`.
+    pub code: &'static str,
+    pub message: String,
+    /// The field at fault, as a path into the request (`impact`, `incidentTemplate.title`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Invalid(Invalid::new(field, message))
+    }
+
+    pub fn not_found(what: impl Into<String>) -> Self {
+        ApiError::NotFound(what.into())
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(e: Invalid) -> Self {
+        ApiError::Invalid(e)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(i) => ApiError::Conflict(i),
+            StoreError::Unavailable(m) => ApiError::Unavailable(m),
+            StoreError::Internal(m) => ApiError::Internal(m),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message, field) = match self {
+            ApiError::Invalid(i) => (StatusCode::BAD_REQUEST, "invalid", i.message, Some(i.field)),
+            ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", m.to_string(), None),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m, None),
+            ApiError::NotFound(what) => (StatusCode::NOT_FOUND, "not_found", format!("{what} not found"), None),
+            ApiError::Conflict(i) => (StatusCode::CONFLICT, "conflict", i.message, Some(i.field)),
+            ApiError::TooLarge(limit) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the request body is larger than the limit of {limit} bytes"),
+                None,
+            ),
+            ApiError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is unavailable; try again".into(), None)
+            }
+            ApiError::Internal(cause) => {
+                let id = uuid::Uuid::now_v7();
+                tracing::error!(error_id = %id, error = %cause, "internal error");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("internal error (error id {id})"), None)
+            }
+        };
+        let field = field.filter(|f| !f.is_empty());
+        let mut res = (status, Json(ErrorBody { error: ErrorDetail { code, message, field } })).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert("www-authenticate", axum::http::HeaderValue::from_static("Bearer"));
+        }
+        res
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,189 @@
+//! Muster's native YAML format: one or more files, each a mapping of sections.
+//!
+//! ```yaml
+//! parameters:
+//!   vpnId:
+//!     default: vpn-0123456789abcdef0
+//!     allowedPattern: "vpn-[0-9a-f]{8,17}"
+//! responsePlans:
+//!   vpn-down:                       # the plan's name
+//!     displayName: VPN tunnel down
+//!     incidentTemplate:
+//!       title: "VPN ${vpnId} is DOWN"
+//!       impact: 3
+//!       dedupeString: "vpn-down-${vpnId}"
+//! ```
+//!
+//! `${name}` in any string is a parameter's value (`${!name}` writes `${name}` literally).
+
+use crate::{Options, Source, cfn};
+use muster_core::Invalid;
+use muster_core::plan::ResponsePlanSpec;
+use muster_core::stack::{DesiredResource, ResourceSpec, StackPlan};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+const SECTIONS: &[&str] = &["parameters", "responsePlans", "description"];
+const PARAMETER_KEYS: &[(&str, &str)] = &[
+    ("default", "Default"),
+    ("description", "Description"),
+    ("allowedValues", "AllowedValues"),
+    ("allowedPattern", "AllowedPattern"),
+    ("constraintDescription", "ConstraintDescription"),
+    ("minLength", "MinLength"),
+    ("maxLength", "MaxLength"),
+    ("secret", "NoEcho"),
+];
+
+pub(crate) fn plan(stack: &str, docs: &[(&Source, Value)], options: &Options) -> Result<StackPlan, Invalid> {
+    // Merge the files' sections; a name declared twice is refused naming both files.
+    let mut merged: BTreeMap<&str, Map<String, Value>> = BTreeMap::new();
+    let mut origin: BTreeMap<String, &str> = BTreeMap::new();
+    for (source, doc) in docs {
+        let top = match doc {
+            Value::Null => continue,
+            Value::Object(m) => m,
+            _ => {
+                return Err(Invalid::new(
+                    "template",
+                    format!("{}: a Muster file is a mapping of sections", source.name),
+                ));
+            }
+        };
+        for (section, body) in top {
+            let Some(section) = SECTIONS.iter().find(|s| **s == section) else {
+                return Err(Invalid::new(
+                    section,
+                    format!("{}: unknown section; sections are {}", source.name, SECTIONS.join(", ")),
+                ));
+            };
+            if *section == "description" {
+                continue;
+            }
+            let body = match body {
+                Value::Null => continue,
+                Value::Object(m) => m,
+                _ => {
+                    return Err(Invalid::new(
+                        *section,
+                        format!("{}: must be a mapping of name to definition", source.name),
+                    ));
+                }
+            };
+            let into = merged.entry(section).or_default();
+            for (name, def) in body {
+                let key = format!("{section}.{name}");
+                if let Some(first) = origin.insert(key.clone(), &source.name) {
+                    return Err(Invalid::new(key, format!("declared in both {first} and {}", source.name)));
+                }
+                into.insert(name.clone(), def.clone());
+            }
+        }
+    }
+
+    let mut param_defs = Map::new();
+    for (name, def) in merged.remove("parameters").unwrap_or_default() {
+        let def = match def {
+            Value::Null => Map::new(),
+            Value::Object(m) => m,
+            other => {
+                let mut m = Map::new();
+                m.insert("default".into(), other);
+                m
+            }
+        };
+        let mut cfn_def = Map::new();
+        cfn_def.insert("Type".into(), json!("String"));
+        for (k, v) in def {
+            let Some((_, long)) = PARAMETER_KEYS.iter().find(|(short, _)| *short == k) else {
+                return Err(Invalid::new(format!("parameters.{name}.{k}"), "unknown parameter attribute"));
+            };
+            cfn_def.insert((*long).into(), v);
+        }
+        param_defs.insert(name, Value::Object(cfn_def));
+    }
+    let (values, shown) = cfn::parameters(&param_defs, &options.parameters)
+        .map_err(|e| Invalid { field: e.field.replacen("Parameters.", "parameters.", 1), message: e.message })?;
+
+    let mut resources = Vec::new();
+    for (name, def) in merged.remove("responsePlans").unwrap_or_default() {
+        let path = format!("responsePlans.{name}");
+        let mut def = match def {
+            Value::Object(m) => m,
+            _ => return Err(Invalid::new(path, "must be a mapping")),
+        };
+        if def.contains_key("name") {
+            return Err(Invalid::new(format!("{path}.name"), "the plan's name is its key under responsePlans"));
+        }
+        def.insert("name".into(), json!(name));
+        let value = substitute(&Value::Object(def), &values, &path)?;
+        let spec: ResponsePlanSpec = serde_path_to_error::deserialize(&value).map_err(|e| {
+            let field = e.path().to_string();
+            Invalid::new(format!("{path}.{field}"), e.into_inner().to_string())
+        })?;
+        let spec = spec.validate().map_err(|e| e.within(&path))?;
+        resources.push(DesiredResource {
+            logical_id: name,
+            resource_type: "Muster::ResponsePlan".into(),
+            properties: value,
+            spec: ResourceSpec::ResponsePlan(spec),
+        });
+    }
+
+    let template = docs.iter().map(|(s, _)| format!("# {}\n{}", s.name, s.content)).collect::<Vec<_>>().join("\n---\n");
+    Ok(StackPlan {
+        name: stack.to_string(),
+        format: crate::Format::Native.as_str().into(),
+        template,
+        parameters: shown,
+        outputs: BTreeMap::new(),
+        resources,
+        warnings: vec![],
+        skipped: vec![],
+    })
+}
+
+/// Replaces `${name}` with parameter values in every string.
+fn substitute(v: &Value, params: &BTreeMap<String, Value>, path: &str) -> Result<Value, Invalid> {
+    Ok(match v {
+        Value::String(s) => Value::String(substitute_str(s, params, path)?),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, x)| substitute(x, params, &format!("{path}[{i}]")))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(m) => {
+            let mut out = Map::new();
+            for (k, x) in m {
+                out.insert(k.clone(), substitute(x, params, &format!("{path}.{k}"))?);
+            }
+            Value::Object(out)
+        }
+        other => other.clone(),
+    })
+}
+
+fn substitute_str(s: &str, params: &BTreeMap<String, Value>, path: &str) -> Result<String, Invalid> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find('}').ok_or_else(|| Invalid::new(path, "an unclosed ${"))?;
+        let name = after[..end].trim();
+        if let Some(literal) = name.strip_prefix('!') {
+            out.push_str(&format!("${{{literal}}}"));
+        } else {
+            match params.get(name) {
+                Some(Value::String(v)) => out.push_str(v),
+                Some(other) => out.push_str(&other.to_string()),
+                None => return Err(Invalid::new(path, format!("${{{name}}}: there is no parameter {name:?}"))),
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}

@@ -1,0 +1,239 @@
+use muster_core::stack::ResourceSpec;
+use muster_template::{Options, Source, plan_stack};
+use std::collections::BTreeMap;
+
+fn source(content: &str) -> Vec<Source> {
+    vec![Source { name: "template.yaml".into(), content: content.into() }]
+}
+
+fn params(pairs: &[(&str, &str)]) -> Options {
+    Options { parameters: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(), skip_unsupported: false }
+}
+
+const PLAN_TEMPLATE: &str = r#"
+AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Env:
+    Type: String
+    Default: staging
+    AllowedValues: [staging, prod]
+  Service:
+    Type: String
+    AllowedPattern: "[a-z]+"
+    ConstraintDescription: lower-case letters only
+    MinLength: 2
+  Zones:
+    Type: CommaDelimitedList
+    Default: "fra, ams"
+Mappings:
+  Impact:
+    prod: {Level: 1}
+    staging: {Level: 4}
+Conditions:
+  IsProd: !Equals [!Ref Env, prod]
+  NotProd: !Not [!Condition IsProd]
+  ProdOrFra: !Or [!Condition IsProd, !Equals [!Select [0, !Ref Zones], fra]]
+Resources:
+  Plan:
+    Type: AWS::SSMIncidents::ResponsePlan
+    Properties:
+      Name: !Sub "${Service}-${Env}"
+      DisplayName: !Join [" / ", [!Ref Service, !Ref Env, !Select [1, !Ref Zones]]]
+      IncidentTemplate:
+        Title: !Sub
+          - "${Svc} is down in ${AWS::Region}"
+          - Svc: !Ref Service
+        Impact: !FindInMap [Impact, !Ref Env, Level]
+        Summary: !If [IsProd, "Customers are affected.", !Ref AWS::NoValue]
+        DedupeString: !Sub "${Service}-down ${!literal}"
+        IncidentTags:
+          - Key: zones
+            Value: !Join [",", !Ref Zones]
+          - Key: b64
+            Value: !Base64 x
+      Engagements:
+        - !If [IsProd, "arn:aws:ssm-contacts::1:contact/oncall", !Ref AWS::NoValue]
+  ProdOnly:
+    Type: AWS::SSMIncidents::ResponsePlan
+    Condition: IsProd
+    DependsOn: Plan
+    Properties:
+      Name: prod-only
+      IncidentTemplate: {Title: t, Impact: 2}
+      ChatChannel:
+        ChatbotSns: [!GetAtt Plan.Arn]
+Outputs:
+  PlanArn:
+    Value: !Ref Plan
+  Split:
+    Value: !Select [1, !Split ["-", !Sub "${Service}-x"]]
+  ProdArn:
+    Condition: IsProd
+    Value: !GetAtt ProdOnly.Arn
+"#;
+
+fn plan_of(spec: &ResourceSpec) -> &muster_core::plan::ResponsePlanSpec {
+    match spec {
+        ResourceSpec::ResponsePlan(p) => p,
+        other => panic!("expected a response plan, got {other:?}"),
+    }
+}
+
+#[test]
+fn intrinsics_parameters_and_conditions_resolve() {
+    let plan = plan_stack("s", &source(PLAN_TEMPLATE), &params(&[("Service", "api")])).expect("applies");
+    assert_eq!(plan.resources.len(), 1, "ProdOnly's condition is false in staging");
+    let p = plan_of(&plan.resources[0].spec);
+    assert_eq!(p.name, "api-staging");
+    assert_eq!(p.display_name.as_deref(), Some("api / staging / ams"));
+    assert_eq!(p.incident_template.title, "api is down in local");
+    assert_eq!(p.incident_template.impact.get(), 4);
+    assert_eq!(p.incident_template.summary, None, "AWS::NoValue removes the property");
+    assert_eq!(p.incident_template.dedupe_string.as_deref(), Some("api-down ${literal}"));
+    assert_eq!(p.incident_template.tags["zones"], "fra,ams");
+    assert_eq!(p.incident_template.tags["b64"], "eA==");
+    assert!(p.engagements.is_empty());
+    assert_eq!(plan.outputs["PlanArn"], "arn:aws:ssm-incidents::000000000000:response-plan/api-staging");
+    assert_eq!(plan.outputs["Split"], "x");
+    assert!(!plan.outputs.contains_key("ProdArn"));
+    assert_eq!(plan.parameters["Env"], "staging");
+
+    let prod =
+        plan_stack("s", &source(PLAN_TEMPLATE), &params(&[("Service", "api"), ("Env", "prod")])).expect("applies");
+    assert_eq!(prod.resources.len(), 2);
+    let p = plan_of(&prod.resources[0].spec);
+    assert_eq!(p.incident_template.impact.get(), 1);
+    assert_eq!(p.incident_template.summary.as_deref(), Some("Customers are affected."));
+    assert_eq!(p.engagements, ["arn:aws:ssm-contacts::1:contact/oncall"]);
+    let p2 = plan_of(&prod.resources[1].spec);
+    assert_eq!(p2.chat_channels, ["arn:aws:ssm-incidents::000000000000:response-plan/api-prod"]);
+}
+
+#[test]
+fn bad_parameters_are_refused_by_name() {
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: &[Case] = &[
+        (&[], "Parameters.Service", "no Default"),
+        (&[("Service", "API")], "Parameters.Service", "lower-case letters only"),
+        (&[("Service", "a")], "Parameters.Service", "MinLength"),
+        (&[("Service", "api"), ("Env", "dev")], "Parameters.Env", "AllowedValues"),
+        (&[("Service", "api"), ("Nope", "x")], "Parameters.Nope", "not declared"),
+    ];
+    for (given, field, message) in cases {
+        let err = plan_stack("s", &source(PLAN_TEMPLATE), &params(given)).expect_err("refused");
+        assert_eq!(err.field, *field);
+        assert!(err.message.contains(message), "{} should mention {message}", err.message);
+    }
+}
+
+#[test]
+fn errors_name_the_resource_and_property() {
+    let bad_impact = PLAN_TEMPLATE.replace("Impact: 2}", "Impact: 9}");
+    let err =
+        plan_stack("s", &source(&bad_impact), &params(&[("Service", "api"), ("Env", "prod")])).expect_err("refused");
+    assert_eq!(err.field, "Resources.ProdOnly.Properties.IncidentTemplate.Impact");
+
+    let unknown_prop = PLAN_TEMPLATE.replace("      Name: prod-only", "      Name: prod-only\n      Colour: red");
+    let err =
+        plan_stack("s", &source(&unknown_prop), &params(&[("Service", "api"), ("Env", "prod")])).expect_err("refused");
+    assert_eq!(err.field, "Resources.ProdOnly.Properties.Colour");
+
+    let bad_ref = PLAN_TEMPLATE.replace("!Ref Service, !Ref Env", "!Ref Servise, !Ref Env");
+    let err = plan_stack("s", &source(&bad_ref), &params(&[("Service", "api")])).expect_err("refused");
+    assert!(err.field.starts_with("Resources.Plan.Properties.DisplayName"), "{}", err.field);
+    assert!(err.message.contains("Servise"));
+
+    let bad_dep = PLAN_TEMPLATE.replace("DependsOn: Plan", "DependsOn: Plan2");
+    let err = plan_stack("s", &source(&bad_dep), &params(&[("Service", "api")])).expect_err("refused");
+    assert_eq!(err.field, "Resources.ProdOnly.DependsOn");
+
+    let cycle = PLAN_TEMPLATE.replace("NotProd: !Not [!Condition IsProd]", "NotProd: !Not [!Condition NotProd]");
+    let err = plan_stack("s", &source(&cycle), &params(&[("Service", "api")])).expect_err("refused");
+    assert!(err.message.contains("itself"));
+}
+
+#[test]
+fn unknown_types_are_refused_or_skipped() {
+    let t = PLAN_TEMPLATE.replace("Outputs:\n", "  Bucket:\n    Type: AWS::S3::Bucket\nOutputs:\n");
+    let err = plan_stack("s", &source(&t), &params(&[("Service", "api")])).expect_err("refused");
+    assert_eq!(err.field, "Resources.Bucket.Type");
+    assert!(err.message.contains("AWS::S3::Bucket"));
+    let mut opts = params(&[("Service", "api")]);
+    opts.skip_unsupported = true;
+    let plan = plan_stack("s", &source(&t), &opts).expect("applies the rest");
+    assert_eq!(plan.skipped.len(), 1);
+    assert_eq!(plan.skipped[0].logical_id, "Bucket");
+}
+
+#[test]
+fn json_templates_use_the_long_forms() {
+    let t = r#"{
+      "Parameters": {"N": {"Type": "String", "Default": "x"}},
+      "Resources": {"P": {"Type": "AWS::SSMIncidents::ResponsePlan", "Properties": {
+        "Name": {"Fn::Sub": "plan-${N}"},
+        "IncidentTemplate": {"Title": {"Fn::Join": ["", ["t-", {"Ref": "N"}]]}, "Impact": "2"}}}}
+    }"#;
+    let plan = plan_stack("s", &source(t), &Options::default()).expect("applies");
+    let p = plan_of(&plan.resources[0].spec);
+    assert_eq!(p.name, "plan-x");
+    assert_eq!(p.incident_template.title, "t-x");
+    assert_eq!(p.incident_template.impact.get(), 2);
+}
+
+#[test]
+fn the_reference_scenario_loads_with_its_known_quirks() {
+    let text = include_str!("fixtures/vpn-tunnel-down.cfn.yaml");
+    let opts = Options {
+        parameters: BTreeMap::from([("VpnConnectionId".to_string(), "vpn-0123456789abcdef0".to_string())]),
+        skip_unsupported: true,
+    };
+    let plan = plan_stack("vpn", &source(text), &opts).expect("applies");
+    let p = plan_of(&plan.resources.iter().find(|r| r.logical_id == "IncidentResponsePlan").expect("plan").spec);
+    assert_eq!(p.incident_template.title, "VPN connection vpn-0123456789abcdef0 is DOWN");
+    assert_eq!(p.incident_template.dedupe_string.as_deref(), Some("VPN connection vpn-0123456789abcdef0 is DOWN"));
+    assert_eq!(p.incident_template.impact.get(), 3);
+    assert_eq!(p.chat_channels, ["arn:aws:sns:local:000000000000:vpn-NotificationTopic"]);
+    assert_eq!(p.actions[0]["documentName"], "AWSSupport-TroubleshootVPN");
+    assert_eq!(p.actions[0]["parameters"]["VpnConnectionId"], serde_json::json!(["vpn-0123456789abcdef0"]));
+    assert_eq!(p.actions[0]["roleArn"], "arn:aws:iam::000000000000:role/vpn-AutomationRole");
+    assert!(plan.warnings.iter().any(|w| w.contains("Parameters")), "{:?}", plan.warnings);
+    let skipped: Vec<&str> = plan.skipped.iter().map(|s| s.resource_type.as_str()).collect();
+    assert!(skipped.contains(&"AWS::CloudWatch::Alarm"));
+
+    let err = plan_stack("vpn", &source(text), &Options { skip_unsupported: false, ..opts.clone() })
+        .expect_err("unsupported");
+    assert!(err.field.ends_with(".Type"));
+    let bad =
+        Options { parameters: BTreeMap::from([("VpnConnectionId".into(), "nope".into())]), skip_unsupported: true };
+    let err = plan_stack("vpn", &source(text), &bad).expect_err("bad parameter");
+    assert_eq!(err.field, "Parameters.VpnConnectionId");
+    assert!(err.message.contains("Must be a valid VPN connection ID."));
+}
+
+#[test]
+fn native_format_substitutes_parameters_and_merges_files() {
+    let a = Source {
+        name: "params.yaml".into(),
+        content: "parameters:\n  vpnId:\n    default: vpn-1\n    allowedPattern: \"vpn-[0-9]+\"\n".into(),
+    };
+    let b = Source {
+        name: "plans.yaml".into(),
+        content: "responsePlans:\n  vpn-down:\n    displayName: VPN\n    incidentTemplate:\n      title: \"VPN ${vpnId} down\"\n      impact: 2\n      dedupeString: \"vpn ${vpnId}\"\n      tags: {team: net}\n".into(),
+    };
+    let plan = plan_stack("n", &[a.clone(), b.clone()], &Options::default()).expect("applies");
+    assert_eq!(plan.format, "muster");
+    let p = plan_of(&plan.resources[0].spec);
+    assert_eq!(p.name, "vpn-down");
+    assert_eq!(p.incident_template.title, "VPN vpn-1 down");
+    assert_eq!(p.incident_template.tags["team"], "net");
+
+    let err = plan_stack("n", &[a.clone(), b.clone()], &params(&[("vpnId", "x")])).expect_err("pattern");
+    assert_eq!(err.field, "parameters.vpnId");
+    let err = plan_stack("n", &[a.clone(), b.clone(), b.clone()], &Options::default()).expect_err("twice");
+    assert!(err.message.contains("plans.yaml"));
+    let typo = Source { name: "t.yaml".into(), content: b.content.replace("impact: 2", "impact: 7") };
+    let err = plan_stack("n", &[a.clone(), typo], &Options::default()).expect_err("impact");
+    assert_eq!(err.field, "responsePlans.vpn-down.incidentTemplate.impact");
+    let unknown = Source { name: "u.yaml".into(), content: "contacts: {}".into() };
+    assert_eq!(plan_stack("n", &[unknown], &Options::default()).expect_err("section").field, "contacts");
+}

@@ -1,0 +1,217 @@
+//! The `muster` binary as a user runs it: `serve`, client commands against it, and `kill -9`.
+
+use muster_store::Backend;
+use muster_store::testing::fresh_url;
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+const ADMIN: &str = "binary-test-admin-token-0001";
+
+struct Server {
+    child: Child,
+    url: String,
+    stdout: Vec<String>,
+}
+
+/// Starts `muster serve` on a free port and waits for its `listening on` line.
+fn serve(database: &str, admin_token: Option<&str>) -> Server {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_muster"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--database", database])
+        .env_remove("MUSTER_ADMIN_TOKEN")
+        .env("MUSTER_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if let Some(t) = admin_token {
+        cmd.env("MUSTER_ADMIN_TOKEN", t);
+    }
+    let mut server =
+        Server { child: cmd.spawn().expect("muster serve starts"), url: String::new(), stdout: Vec::new() };
+    let mut lines = BufReader::new(server.child.stdout.take().expect("stdout")).lines();
+    while server.url.is_empty() {
+        let line = lines.next().expect("serve printed its address before exiting").expect("utf-8");
+        if let Some(i) = line.find("listening on http://") {
+            server.url = line[i + "listening on ".len()..].trim().to_string();
+        }
+        server.stdout.push(line);
+    }
+    server
+}
+
+impl Server {
+    fn muster(&self, args: &[&str]) -> (bool, String, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_muster"))
+            .args(args)
+            .env("MUSTER_SERVER", &self.url)
+            .env("MUSTER_TOKEN", ADMIN)
+            .output()
+            .expect("muster runs");
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.extend(["--output", "json"]);
+        let (ok, out, err) = self.muster(&all);
+        assert!(ok, "muster {args:?} failed: {err}");
+        serde_json::from_str(&out).expect("JSON output")
+    }
+
+    /// SIGKILL: no shutdown, no flush, nothing but what was committed.
+    fn kill_9(mut self) {
+        self.child.kill().expect("killed");
+        self.child.wait().expect("reaped");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn survives_kill_9(backend: Backend) {
+    let Some(db) = fresh_url(backend).await else { return };
+    let server = serve(&db, Some(ADMIN));
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let v = server.json(&[
+            "incident",
+            "start",
+            "--title",
+            &format!("crash {i}"),
+            "--impact",
+            "2",
+            "--dedupe",
+            &format!("k{}", i % 5),
+        ]);
+        ids.push(v["id"].as_str().expect("id").to_string());
+    }
+    server.json(&["incident", "note", &ids[0], "before the crash"]);
+    server.kill_9();
+
+    let server = serve(&db, Some(ADMIN));
+    let list = server.json(&["incident", "list", "--limit", "100"]);
+    let items = list["items"].as_array().expect("items");
+    assert_eq!(items.len(), 5, "20 starts on 5 dedupe strings");
+    for item in items {
+        assert_eq!(item["triggerCount"], 4);
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 5);
+    for id in &ids {
+        let shown = server.json(&["incident", "show", id]);
+        assert_eq!(shown["incident"]["id"], id.as_str());
+    }
+    let shown = server.json(&["incident", "show", &ids[0]]);
+    let notes: Vec<&Value> =
+        shown["timeline"].as_array().expect("timeline").iter().filter(|e| e["eventType"] == "note").collect();
+    assert_eq!(notes.len(), 1, "the acknowledged note survived");
+}
+
+#[tokio::test]
+async fn sqlite_survives_kill_9() {
+    survives_kill_9(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_survives_kill_9() {
+    survives_kill_9(Backend::Postgres).await;
+}
+
+#[test]
+fn a_newcomer_starts_an_incident_and_sees_it_listed() {
+    let db = muster_store::testing::sqlite_url();
+    let server = serve(&db, None);
+    let printed = server.stdout.join("\n");
+    let token = printed
+        .split("MUSTER_TOKEN=")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .expect("a generated token is printed");
+    assert!(token.starts_with("mst_"));
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_muster"))
+            .args(args)
+            .env("MUSTER_SERVER", &server.url)
+            .env("MUSTER_TOKEN", token)
+            .output()
+            .expect("runs");
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let started = run(&["incident", "start", "--title", "Checkout is failing", "--impact", "1"]);
+    assert!(started.contains("started incident #1"), "{started}");
+    let listed = run(&["incident", "list"]);
+    assert!(listed.lines().next().expect("header").starts_with("#"));
+    assert!(listed.contains("Checkout is failing") && listed.contains("OPEN"), "{listed}");
+    drop(server);
+    // The token was made once: a restart on the same database prints none.
+    let again = serve(&db, None);
+    assert!(!again.stdout.join("\n").contains("MUSTER_TOKEN="));
+}
+
+#[test]
+fn client_errors_name_the_field_and_fail() {
+    let server = serve(&muster_store::testing::sqlite_url(), Some(ADMIN));
+    let (ok, _, err) = server.muster(&["incident", "start", "--title", "x", "--impact", "9"]);
+    assert!(!ok);
+    assert!(err.contains("field: impact"), "{err}");
+    let out = Command::new(env!("CARGO_BIN_EXE_muster"))
+        .args(["incident", "list"])
+        .env("MUSTER_SERVER", &server.url)
+        .env_remove("MUSTER_TOKEN")
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("401"));
+}
+
+#[test]
+fn apply_the_reference_template_from_the_cli() {
+    let server = serve(&muster_store::testing::sqlite_url(), Some(ADMIN));
+    let template = concat!(env!("CARGO_MANIFEST_DIR"), "/../muster-template/tests/fixtures/vpn-tunnel-down.cfn.yaml");
+    let param = "VpnConnectionId=vpn-0123456789abcdef0";
+    let (ok, _, err) = server.muster(&["apply", "-f", template, "--stack", "vpn", "--param", param]);
+    assert!(!ok, "unsupported types are refused without --skip-unsupported");
+    assert!(err.contains("Resources.") && err.contains(".Type"), "{err}");
+    let (ok, out, _) = server.muster(&[
+        "apply",
+        "-f",
+        template,
+        "--stack",
+        "vpn",
+        "--param",
+        param,
+        "--skip-unsupported",
+        "--dry-run",
+    ]);
+    assert!(ok);
+    assert!(out.contains("would create") && out.contains("dry run"), "{out}");
+    assert_eq!(server.json(&["plan", "list"])["items"], serde_json::json!([]), "a dry run writes nothing");
+    let (ok, out, _) =
+        server.muster(&["apply", "-f", template, "--stack", "vpn", "--param", param, "--skip-unsupported"]);
+    assert!(ok);
+    assert!(out.contains("create") && out.contains("IncidentResponsePlan") && out.contains("skipped"), "{out}");
+    let (ok, out, _) =
+        server.muster(&["apply", "-f", template, "--stack", "vpn", "--param", param, "--skip-unsupported"]);
+    assert!(ok && out.contains("no changes"), "{out}");
+    let plan = "VPN connection vpn-0123456789abcdef0 incident response plan";
+    let v = server.json(&["incident", "start", "--plan", plan]);
+    assert_eq!(v["title"], "VPN connection vpn-0123456789abcdef0 is DOWN");
+    assert_eq!(v["impact"], 3);
+    let v = server.json(&["incident", "start", "--plan", plan]);
+    assert_eq!(v["outcome"], "deduplicated");
+    let (ok, out, _) = server.muster(&["stack", "delete", "vpn"]);
+    assert!(ok && out.contains("deleted"), "{out}");
+    assert_eq!(server.json(&["plan", "list"])["items"], serde_json::json!([]));
+}
+
+#[test]
+fn completions_are_generated() {
+    let out = Command::new(env!("CARGO_BIN_EXE_muster")).args(["completions", "bash"]).output().expect("runs");
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("incident"));
+}
