@@ -16,6 +16,7 @@ pub enum ApiError {
     Unauthorized(&'static str),
     Forbidden(String),
     NotFound(String),
+    MethodNotAllowed,
     Conflict(Invalid),
     TooLarge(usize),
     Unavailable(String),
@@ -29,7 +30,7 @@ pub struct ErrorBody {
 
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// Stable, machine-readable: `invalid`, `unauthorized`, `forbidden`, `not_found`, `conflict`,
+    /// Stable, machine-readable: `invalid`, `unauthorized`, `forbidden`, `not_found`, `method_not_allowed`, `conflict`,
     /// `payload_too_large`, `unavailable`, `internal`.
     pub code: &'static str,
     pub message: String,
@@ -71,6 +72,12 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", m.to_string(), None),
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m, None),
             ApiError::NotFound(what) => (StatusCode::NOT_FOUND, "not_found", format!("{what} not found"), None),
+            ApiError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not take that method".into(),
+                None,
+            ),
             ApiError::Conflict(i) => (StatusCode::CONFLICT, "conflict", i.message, Some(i.field)),
             ApiError::TooLarge(limit) => (
                 StatusCode::PAYLOAD_TOO_LARGE,

@@ -139,6 +139,7 @@ fn router(state: AppState, body_limit: usize) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(serve_metrics))
         .fallback(|| async { ApiError::not_found("route") })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
         .layer(DefaultBodyLimit::max(body_limit))

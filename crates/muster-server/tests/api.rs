@@ -104,6 +104,9 @@ async fn health_ready_metrics_and_openapi(app: TestApp) {
     let (status, body) = app.call(Method::GET, "/nope", None, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"]["code"], "not_found");
+    let (status, body) = app.admin(Method::DELETE, "/api/v1/incidents", None).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(body["error"]["code"], "method_not_allowed");
 }
 
 async fn tokens_and_roles_are_enforced(app: TestApp) {

@@ -125,6 +125,7 @@ static ADMIN: OnceLock<Option<String>> = OnceLock::new();
 /// A URL for a new, empty PostgreSQL database, or `None` when no server is to be had outside CI.
 /// Panics under `CI=true` when there is none.
 pub async fn postgres_url() -> Option<String> {
+    sqlx::any::install_default_drivers();
     let admin = match ADMIN.get() {
         Some(a) => a.clone(),
         None => {

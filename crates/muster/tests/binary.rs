@@ -210,6 +210,17 @@ fn apply_the_reference_template_from_the_cli() {
 }
 
 #[test]
+fn sigterm_stops_the_server_cleanly() {
+    let mut server = serve(&muster_store::testing::sqlite_url(), Some(ADMIN));
+    server.json(&["incident", "start", "--title", "before shutdown", "--impact", "3"]);
+    let pid = server.child.id().to_string();
+    let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+    assert!(sent.success());
+    let status = server.child.wait().expect("exits");
+    assert!(status.success(), "a graceful stop exits 0, got {status:?}");
+}
+
+#[test]
 fn completions_are_generated() {
     let out = Command::new(env!("CARGO_BIN_EXE_muster")).args(["completions", "bash"]).output().expect("runs");
     assert!(out.status.success());
