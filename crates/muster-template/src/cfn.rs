@@ -636,35 +636,19 @@ impl Ctx<'_> {
     /// `Fn::Sub`: `${Var}` from the variables, parameters, pseudo parameters and resources;
     /// `${Res.Attr}` is `Fn::GetAtt`; `${!Literal}` writes `${Literal}`.
     fn sub(&mut self, template: &str, vars: &Map<String, Value>, path: &str) -> Result<String, Invalid> {
-        let mut out = String::with_capacity(template.len());
-        let mut rest = template;
-        while let Some(start) = rest.find("${") {
-            out.push_str(&rest[..start]);
-            let after = &rest[start + 2..];
-            let end = after.find('}').ok_or_else(|| Invalid::new(path, "an unclosed ${ in Fn::Sub"))?;
-            let name = after[..end].trim();
-            if let Some(literal) = name.strip_prefix('!') {
-                out.push_str("${");
-                out.push_str(literal);
-                out.push('}');
+        crate::interpolate(template, path, |name| {
+            let value = if let Some(v) = vars.get(name) {
+                Some(v.clone())
+            } else if let Some((res, attr)) = name.split_once('.').filter(|_| !self.params.contains_key(name)) {
+                Some(self.get_att(res, attr, path)?)
             } else {
-                let value = if let Some(v) = vars.get(name) {
-                    Some(v.clone())
-                } else if let Some((res, attr)) = name.split_once('.').filter(|_| !self.params.contains_key(name)) {
-                    Some(self.get_att(res, attr, path)?)
-                } else {
-                    self.reference(name, path)?
-                };
-                let text = value
-                    .as_ref()
-                    .and_then(scalar_string)
-                    .ok_or_else(|| Invalid::new(path, format!("${{{name}}} does not resolve to a string")))?;
-                out.push_str(&text);
-            }
-            rest = &after[end + 1..];
-        }
-        out.push_str(rest);
-        Ok(out)
+                self.reference(name, path)?
+            };
+            value
+                .as_ref()
+                .and_then(scalar_string)
+                .ok_or_else(|| Invalid::new(path, format!("${{{name}}} does not resolve to a string")))
+        })
     }
 }
 

@@ -71,6 +71,34 @@ pub fn plan_stack(stack: &str, sources: &[Source], options: &Options) -> Result<
     }
 }
 
+/// Replaces each `${name}` in a string with what `lookup` gives for it; `${!name}` writes `${name}`.
+/// Shared by `Fn::Sub` and the native format's parameters.
+pub(crate) fn interpolate(
+    template: &str,
+    path: &str,
+    mut lookup: impl FnMut(&str) -> Result<String, Invalid>,
+) -> Result<String, Invalid> {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find('}').ok_or_else(|| Invalid::new(path, "an unclosed ${"))?;
+        let name = after[..end].trim();
+        match name.strip_prefix('!') {
+            Some(literal) => {
+                out.push_str("${");
+                out.push_str(literal);
+                out.push('}');
+            }
+            None => out.push_str(&lookup(name)?),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
 fn detect(doc: &serde_json::Value) -> Format {
     let cfn_keys = ["AWSTemplateFormatVersion", "Resources", "Parameters", "Transform"];
     match doc.as_object() {

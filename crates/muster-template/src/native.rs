@@ -166,24 +166,9 @@ fn substitute(v: &Value, params: &BTreeMap<String, Value>, path: &str) -> Result
 }
 
 fn substitute_str(s: &str, params: &BTreeMap<String, Value>, path: &str) -> Result<String, Invalid> {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let end = after.find('}').ok_or_else(|| Invalid::new(path, "an unclosed ${"))?;
-        let name = after[..end].trim();
-        if let Some(literal) = name.strip_prefix('!') {
-            out.push_str(&format!("${{{literal}}}"));
-        } else {
-            match params.get(name) {
-                Some(Value::String(v)) => out.push_str(v),
-                Some(other) => out.push_str(&other.to_string()),
-                None => return Err(Invalid::new(path, format!("${{{name}}}: there is no parameter {name:?}"))),
-            }
-        }
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
+    crate::interpolate(s, path, |name| match params.get(name) {
+        Some(Value::String(v)) => Ok(v.clone()),
+        Some(other) => Ok(other.to_string()),
+        None => Err(Invalid::new(path, format!("${{{name}}}: there is no parameter {name:?}"))),
+    })
 }
