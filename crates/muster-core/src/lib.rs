@@ -6,9 +6,12 @@
 
 pub mod auth;
 pub mod clock;
+pub mod contact;
 pub mod error;
+pub mod ical;
 pub mod incident;
 pub mod plan;
+pub mod rotation;
 pub mod stack;
 
 pub use clock::{Clock, ManualClock, SystemClock};

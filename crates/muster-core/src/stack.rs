@@ -1,7 +1,9 @@
 //! Stacks: a named set of resources applied from a template. The diff between what a stack has
 //! and what its template now declares is decided here; the store carries it out in one transaction.
 
+use crate::contact::{ChannelSpec, ContactSpec, ContactType};
 use crate::plan::ResponsePlanSpec;
+use crate::rotation::RotationSpec;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -11,13 +13,61 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, PartialEq)]
 pub enum ResourceSpec {
     ResponsePlan(ResponsePlanSpec),
+    Contact(ContactSpec),
+    /// A channel of the contact with this alias.
+    Channel {
+        contact: String,
+        spec: ChannelSpec,
+    },
+    Rotation(RotationSpec),
     /// Kept with the stack (so it is reported and deleted with it) but with no Muster object behind
     /// it, such as a replication set, which has no meaning for a self-hosted server.
     Kept,
 }
 
-/// Resource types whose Muster object is a response plan, in either template format.
-pub const RESPONSE_PLAN_TYPES: &[&str] = &["AWS::SSMIncidents::ResponsePlan", "Muster::ResponsePlan"];
+/// The Muster object behind a resource type, in either template format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    Contact,
+    Channel,
+    Rotation,
+    ResponsePlan,
+    Kept,
+}
+
+pub fn kind_of(resource_type: &str) -> Kind {
+    match resource_type {
+        "AWS::SSMIncidents::ResponsePlan" | "Muster::ResponsePlan" => Kind::ResponsePlan,
+        "AWS::SSMContacts::Contact" | "Muster::Contact" => Kind::Contact,
+        "AWS::SSMContacts::ContactChannel" | "Muster::Channel" => Kind::Channel,
+        "AWS::SSMContacts::Rotation" | "Muster::Rotation" => Kind::Rotation,
+        _ => Kind::Kept,
+    }
+}
+
+/// The order objects are made in: people, their channels, rotations of people, schedules made of
+/// rotations, then plans that engage any of them.
+fn create_rank(d: &DesiredResource) -> u8 {
+    match &d.spec {
+        ResourceSpec::Contact(c) if c.kind != ContactType::Personal => 3,
+        ResourceSpec::Contact(_) => 0,
+        ResourceSpec::Channel { .. } => 1,
+        ResourceSpec::Rotation(_) => 2,
+        ResourceSpec::ResponsePlan(_) => 4,
+        ResourceSpec::Kept => 5,
+    }
+}
+
+/// The order objects are removed in: whatever refers to others first.
+fn delete_rank(resource_type: &str) -> u8 {
+    match kind_of(resource_type) {
+        Kind::Kept => 0,
+        Kind::ResponsePlan => 1,
+        Kind::Rotation => 2,
+        Kind::Channel => 3,
+        Kind::Contact => 4,
+    }
+}
 
 /// A resource as the template declares it, fully resolved.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,12 +128,17 @@ pub struct ResourceChange {
 }
 
 /// Decides what applying `desired` over `existing` does to each resource. Deletions come first, so
-/// a name freed by one resource can be taken by another in the same apply. A resource whose type
+/// a name freed by one resource can be taken by another in the same apply; they run from what
+/// refers to others to what is referred to, and creations the other way. A resource whose type
 /// changed is deleted and created again.
 pub fn diff(existing: &[StackResource], desired: &[DesiredResource]) -> Vec<ResourceChange> {
-    let desired_by_id: BTreeMap<&str, &DesiredResource> = desired.iter().map(|d| (d.logical_id.as_str(), d)).collect();
+    let mut existing: Vec<&StackResource> = existing.iter().collect();
+    existing.sort_by_key(|e| delete_rank(&e.resource_type));
+    let mut desired: Vec<&DesiredResource> = desired.iter().collect();
+    desired.sort_by_key(|d| create_rank(d));
+    let desired_by_id: BTreeMap<&str, &DesiredResource> = desired.iter().map(|d| (d.logical_id.as_str(), *d)).collect();
     let mut deletes = Vec::new();
-    for e in existing {
+    for e in existing.iter().copied() {
         let keep = desired_by_id.get(e.logical_id.as_str()).is_some_and(|d| d.resource_type == e.resource_type);
         if !keep {
             deletes.push(ResourceChange {
@@ -95,7 +150,8 @@ pub fn diff(existing: &[StackResource], desired: &[DesiredResource]) -> Vec<Reso
     }
     let mut rest = Vec::new();
     for d in desired {
-        let before = existing.iter().find(|e| e.logical_id == d.logical_id && e.resource_type == d.resource_type);
+        let before =
+            existing.iter().copied().find(|e| e.logical_id == d.logical_id && e.resource_type == d.resource_type);
         let action = match before {
             None => ChangeAction::Create,
             Some(e) if e.properties == d.properties => ChangeAction::Unchanged,

@@ -5,6 +5,7 @@
 //! keeps in columns, which it reads and writes through the core types' own serde shape.
 
 mod error;
+mod oncall;
 mod sql;
 pub mod testing;
 
@@ -14,10 +15,12 @@ pub use sql::SqlStore;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use muster_core::auth::ApiToken;
+use muster_core::contact::{Channel, ChannelSpec, Contact, ContactSpec};
 use muster_core::incident::{
     Incident, IncidentPatch, IncidentStatus, NewEvent, NewIncident, RelatedItem, TimelineEvent,
 };
 use muster_core::plan::{ResponsePlan, ResponsePlanSpec};
+use muster_core::rotation::{Override, Rotation, RotationSpec};
 use muster_core::stack::{ApplyReport, StackPlan, StackResource};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -104,6 +107,20 @@ pub struct StoredStack {
     pub updated_at: Timestamp,
 }
 
+/// How an activation attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    Activated,
+    AlreadyActive,
+    WrongCode {
+        attempts_left: i64,
+    },
+    Expired,
+    /// No code was sent (or the channel is gone).
+    NoCode,
+    TooManyAttempts,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> Backend;
@@ -156,4 +173,48 @@ pub trait Store: Send + Sync + 'static {
     async fn list_stacks(&self) -> Result<Vec<StoredStack>>;
     /// Deletes a stack and everything it made; `None` when there is no such stack.
     async fn delete_stack(&self, name: &str) -> Result<Option<Vec<StackResource>>>;
+
+    /// Creates a contact; `Conflict` naming `alias` when taken, or `rotations[i]` when a schedule
+    /// names a rotation that does not exist.
+    async fn create_contact(&self, spec: &ContactSpec, now: Timestamp) -> Result<Contact>;
+    async fn replace_contact(&self, key: &str, spec: &ContactSpec, now: Timestamp) -> Result<Option<Contact>>;
+    /// By alias or id.
+    async fn get_contact(&self, key: &str) -> Result<Option<Contact>>;
+    async fn list_contacts(&self) -> Result<Vec<Contact>>;
+    /// Refused while the contact is a member of a rotation.
+    async fn delete_contact(&self, key: &str) -> Result<bool>;
+    async fn contact_by_calendar_token(&self, token: &str) -> Result<Option<Contact>>;
+
+    async fn add_channel(
+        &self,
+        contact_id: &str,
+        spec: &ChannelSpec,
+        activated: bool,
+        now: Timestamp,
+    ) -> Result<Channel>;
+    async fn list_channels(&self, contact_id: &str) -> Result<Vec<Channel>>;
+    /// By id or name.
+    async fn get_channel(&self, contact_id: &str, key: &str) -> Result<Option<Channel>>;
+    async fn delete_channel(&self, contact_id: &str, key: &str) -> Result<bool>;
+    /// Stores the hash of a new activation code, replacing any earlier one.
+    async fn set_activation_code(&self, channel_id: &str, code_hash: &str, expires: Timestamp) -> Result<()>;
+    async fn activate_channel(&self, channel_id: &str, code_hash: &str, now: Timestamp) -> Result<Activation>;
+
+    /// Creates a rotation; `Conflict` naming `members[i]` for an unknown or non-person member.
+    async fn create_rotation(&self, spec: &RotationSpec, now: Timestamp) -> Result<Rotation>;
+    async fn replace_rotation(&self, key: &str, spec: &RotationSpec, now: Timestamp) -> Result<Option<Rotation>>;
+    /// By name or id.
+    async fn get_rotation(&self, key: &str) -> Result<Option<Rotation>>;
+    async fn list_rotations(&self) -> Result<Vec<Rotation>>;
+    async fn delete_rotation(&self, key: &str) -> Result<bool>;
+    async fn rotation_by_calendar_token(&self, token: &str) -> Result<Option<Rotation>>;
+    async fn add_override(&self, rotation_id: &str, o: &Override) -> Result<()>;
+    /// Overrides whose window meets `[from, to)`, of one rotation or all, with their rotation's id.
+    async fn list_overrides(
+        &self,
+        rotation_id: Option<&str>,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<(String, Override)>>;
+    async fn delete_override(&self, rotation_id: &str, id: &str) -> Result<bool>;
 }

@@ -7,15 +7,20 @@
 //! a shared pool with row locks.
 
 use crate::error::is_unique_violation;
-use crate::{Backend, IncidentPage, IncidentQuery, Result, StartOutcome, Store, StoreError, StoredStack};
+use crate::oncall;
+use crate::{Activation, Backend, IncidentPage, IncidentQuery, Result, StartOutcome, Store, StoreError, StoredStack};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use muster_core::auth::{ApiToken, Role};
+use muster_core::contact::{Channel, ChannelSpec, Contact, ContactSpec};
 use muster_core::incident::{
     Incident, IncidentPatch, NewEvent, NewIncident, PlanRef, RelatedItem, TimelineEvent, apply_patch,
 };
 use muster_core::plan::{ResponsePlan, ResponsePlanSpec};
-use muster_core::stack::{ApplyReport, ChangeAction, DesiredResource, ResourceSpec, StackPlan, StackResource, diff};
+use muster_core::rotation::{Override, Rotation, RotationSpec};
+use muster_core::stack::{
+    ApplyReport, ChangeAction, DesiredResource, Kind, ResourceSpec, StackPlan, StackResource, diff, kind_of,
+};
 use muster_core::{Invalid, new_id};
 use sqlx::AnyPool;
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -32,29 +37,29 @@ const START_ATTEMPTS: usize = 8;
 #[derive(Clone)]
 pub struct SqlStore {
     backend: Backend,
-    write: AnyPool,
-    read: AnyPool,
+    pub(crate) write: AnyPool,
+    pub(crate) read: AnyPool,
 }
 
-type Conn = AnyConnection;
+pub(crate) type Conn = AnyConnection;
 
-fn ms(t: Timestamp) -> i64 {
+pub(crate) fn ms(t: Timestamp) -> i64 {
     t.as_millisecond()
 }
 
-fn ts(v: i64) -> Result<Timestamp> {
+pub(crate) fn ts(v: i64) -> Result<Timestamp> {
     Timestamp::from_millisecond(v).map_err(|e| StoreError::Internal(format!("stored time {v} is out of range: {e}")))
 }
 
-fn opt_ts(v: Option<i64>) -> Result<Option<Timestamp>> {
+pub(crate) fn opt_ts(v: Option<i64>) -> Result<Option<Timestamp>> {
     v.map(ts).transpose()
 }
 
-fn json<T: serde::Serialize>(v: &T) -> Result<String> {
+pub(crate) fn json<T: serde::Serialize>(v: &T) -> Result<String> {
     Ok(serde_json::to_string(v)?)
 }
 
-fn parse<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
     Ok(serde_json::from_str(s)?)
 }
 
@@ -121,7 +126,7 @@ impl SqlStore {
 
     /// Row lock for read-modify-write: PostgreSQL locks the row; SQLite's single writer already
     /// holds the database.
-    fn lock(&self) -> &'static str {
+    pub(crate) fn lock(&self) -> &'static str {
         match self.backend {
             Backend::Sqlite => "",
             Backend::Postgres => " FOR UPDATE",
@@ -405,6 +410,23 @@ impl SqlStore {
                 }
                 Ok(id)
             }
+            ResourceSpec::Contact(spec) => {
+                oncall::insert_contact(conn, spec, Some(stack), now).await.map_err(|e| within(e, &d.logical_id))
+            }
+            ResourceSpec::Channel { contact, spec } => {
+                let Some(c) = oncall::fetch_contact(conn, contact).await? else {
+                    return Err(StoreError::conflict(
+                        format!("Resources.{}.contact", d.logical_id),
+                        format!("there is no contact {contact:?}"),
+                    ));
+                };
+                oncall::insert_channel(conn, &c.id, spec, !spec.defer_activation, Some(stack), now)
+                    .await
+                    .map_err(|e| within(e, &d.logical_id))
+            }
+            ResourceSpec::Rotation(spec) => {
+                oncall::insert_rotation(conn, spec, Some(stack), now).await.map_err(|e| within(e, &d.logical_id))
+            }
             ResourceSpec::Kept => Ok(new_id()),
         }
     }
@@ -433,13 +455,33 @@ impl SqlStore {
                     other => other.map(|_| ()).map_err(Into::into),
                 }
             }
+            ResourceSpec::Contact(spec) => {
+                oncall::update_contact(conn, physical_id, spec, now).await.map_err(|e| within(e, &d.logical_id))
+            }
+            ResourceSpec::Channel { spec, .. } => {
+                oncall::update_channel(conn, physical_id, spec, !spec.defer_activation, now)
+                    .await
+                    .map_err(|e| within(e, &d.logical_id))
+            }
+            ResourceSpec::Rotation(spec) => {
+                oncall::update_rotation(conn, physical_id, spec, now).await.map_err(|e| within(e, &d.logical_id))
+            }
             ResourceSpec::Kept => Ok(()),
         }
     }
 
     async fn delete_physical(&self, conn: &mut Conn, r: &StackResource) -> Result<()> {
-        if muster_core::stack::RESPONSE_PLAN_TYPES.contains(&r.resource_type.as_str()) {
-            sqlx::query("DELETE FROM response_plans WHERE id = $1").bind(&r.physical_id).execute(&mut *conn).await?;
+        let id = &r.physical_id;
+        match kind_of(&r.resource_type) {
+            Kind::ResponsePlan => {
+                sqlx::query("DELETE FROM response_plans WHERE id = $1").bind(id).execute(&mut *conn).await?;
+            }
+            Kind::Contact => oncall::remove_contact(conn, id).await.map_err(|e| within(e, &r.logical_id))?,
+            Kind::Channel => {
+                sqlx::query("DELETE FROM contact_channels WHERE id = $1").bind(id).execute(&mut *conn).await?;
+            }
+            Kind::Rotation => oncall::remove_rotation(conn, id).await?,
+            Kind::Kept => {}
         }
         Ok(())
     }
@@ -467,6 +509,14 @@ impl SqlStore {
             updated_at: ts(r.try_get("updated_at")?)?,
             name,
         })
+    }
+}
+
+/// Names the stack resource an error came from.
+fn within(e: StoreError, logical_id: &str) -> StoreError {
+    match e {
+        StoreError::Conflict(i) => StoreError::Conflict(i.within(&format!("Resources.{logical_id}"))),
+        other => other,
     }
 }
 
@@ -906,13 +956,111 @@ impl Store for SqlStore {
             return Ok(None);
         }
         let resources = self.stack_resources(&mut tx, name).await?;
-        for r in &resources {
-            self.delete_physical(&mut tx, r).await?;
+        // An apply of nothing: every resource deleted, in the order that keeps references whole.
+        for change in diff(&resources, &[]) {
+            if let Some(r) = resources.iter().find(|r| r.logical_id == change.logical_id) {
+                self.delete_physical(&mut tx, r).await?;
+            }
         }
         sqlx::query("DELETE FROM stack_resources WHERE stack = $1").bind(name).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM stacks WHERE name = $1").bind(name).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(Some(resources))
+    }
+
+    async fn create_contact(&self, spec: &ContactSpec, now: Timestamp) -> Result<Contact> {
+        self.create_contact_impl(spec, now).await
+    }
+
+    async fn replace_contact(&self, key: &str, spec: &ContactSpec, now: Timestamp) -> Result<Option<Contact>> {
+        self.replace_contact_impl(key, spec, now).await
+    }
+
+    async fn get_contact(&self, key: &str) -> Result<Option<Contact>> {
+        self.get_contact_impl(key).await
+    }
+
+    async fn list_contacts(&self) -> Result<Vec<Contact>> {
+        self.list_contacts_impl().await
+    }
+
+    async fn delete_contact(&self, key: &str) -> Result<bool> {
+        self.delete_contact_impl(key).await
+    }
+
+    async fn contact_by_calendar_token(&self, token: &str) -> Result<Option<Contact>> {
+        self.contact_by_token_impl(token).await
+    }
+
+    async fn add_channel(
+        &self,
+        contact_id: &str,
+        spec: &ChannelSpec,
+        activated: bool,
+        now: Timestamp,
+    ) -> Result<Channel> {
+        self.add_channel_impl(contact_id, spec, activated, now).await
+    }
+
+    async fn list_channels(&self, contact_id: &str) -> Result<Vec<Channel>> {
+        self.list_channels_impl(contact_id).await
+    }
+
+    async fn get_channel(&self, contact_id: &str, key: &str) -> Result<Option<Channel>> {
+        self.get_channel_impl(contact_id, key).await
+    }
+
+    async fn delete_channel(&self, contact_id: &str, key: &str) -> Result<bool> {
+        self.delete_channel_impl(contact_id, key).await
+    }
+
+    async fn set_activation_code(&self, channel_id: &str, code_hash: &str, expires: Timestamp) -> Result<()> {
+        self.set_activation_code_impl(channel_id, code_hash, expires).await
+    }
+
+    async fn activate_channel(&self, channel_id: &str, code_hash: &str, now: Timestamp) -> Result<Activation> {
+        self.activate_channel_impl(channel_id, code_hash, now).await
+    }
+
+    async fn create_rotation(&self, spec: &RotationSpec, now: Timestamp) -> Result<Rotation> {
+        self.create_rotation_impl(spec, now).await
+    }
+
+    async fn replace_rotation(&self, key: &str, spec: &RotationSpec, now: Timestamp) -> Result<Option<Rotation>> {
+        self.replace_rotation_impl(key, spec, now).await
+    }
+
+    async fn get_rotation(&self, key: &str) -> Result<Option<Rotation>> {
+        self.get_rotation_impl(key).await
+    }
+
+    async fn list_rotations(&self) -> Result<Vec<Rotation>> {
+        self.list_rotations_impl().await
+    }
+
+    async fn delete_rotation(&self, key: &str) -> Result<bool> {
+        self.delete_rotation_impl(key).await
+    }
+
+    async fn rotation_by_calendar_token(&self, token: &str) -> Result<Option<Rotation>> {
+        self.rotation_by_token_impl(token).await
+    }
+
+    async fn add_override(&self, rotation_id: &str, o: &Override) -> Result<()> {
+        self.add_override_impl(rotation_id, o).await
+    }
+
+    async fn list_overrides(
+        &self,
+        rotation_id: Option<&str>,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<(String, Override)>> {
+        self.list_overrides_impl(rotation_id, from, to).await
+    }
+
+    async fn delete_override(&self, rotation_id: &str, id: &str) -> Result<bool> {
+        self.delete_override_impl(rotation_id, id).await
     }
 }
 

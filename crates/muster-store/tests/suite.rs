@@ -85,6 +85,10 @@ suite!(
     a_failed_stack_apply_writes_nothing,
     data_survives_reconnect,
     tokens_are_found_by_hash_until_revoked,
+    contacts_channels_and_activation,
+    rotations_need_their_members,
+    overrides_are_listed_by_window,
+    stacks_order_people_before_rotations,
 );
 
 async fn start_numbers_incidents_and_writes_the_timeline(store: SqlStore, _: String) {
@@ -374,4 +378,193 @@ async fn tokens_are_found_by_hash_until_revoked(store: SqlStore, _: String) {
     assert!(!store.revoke_token("t1", t0()).await.expect("revoke twice"));
     assert!(store.token_by_hash("abc").await.expect("get").is_none());
     assert_eq!(store.list_tokens().await.expect("list")[0].revoked_at, Some(t0()));
+}
+
+fn person(alias: &str) -> muster_core::contact::ContactSpec {
+    muster_core::contact::ContactSpec {
+        alias: alias.into(),
+        display_name: Some(alias.to_uppercase()),
+        kind: muster_core::contact::ContactType::Personal,
+        time_zone: Some("Europe/Rome".into()),
+        rotations: vec![],
+        plan: serde_json::Value::Null,
+    }
+}
+
+fn rotation(name: &str, members: &[&str]) -> muster_core::rotation::RotationSpec {
+    muster_core::rotation::RotationSpec {
+        name: name.into(),
+        members: members.iter().map(|m| m.to_string()).collect(),
+        start: t0(),
+        time_zone: "Europe/Rome".into(),
+        recurrence: muster_core::rotation::Recurrence::Daily(vec!["09:00".parse().expect("time")]),
+        recurrence_multiplier: 1,
+        number_of_on_calls: 1,
+        coverage: Default::default(),
+    }
+}
+
+async fn contacts_channels_and_activation(store: SqlStore, _: String) {
+    use muster_core::contact::{ActivationStatus, ChannelSpec, ChannelType};
+    use muster_store::Activation;
+    let ann = store.create_contact(&person("ann"), t0()).await.expect("create");
+    assert!(
+        matches!(store.create_contact(&person("ann"), t0()).await, Err(StoreError::Conflict(ref e)) if e.field == "alias")
+    );
+    let spec = ChannelSpec {
+        name: "mail".into(),
+        kind: ChannelType::Email,
+        address: "ann@example.com".into(),
+        defer_activation: true,
+    };
+    let ch = store.add_channel(&ann.id, &spec, false, t0()).await.expect("channel");
+    assert_eq!(ch.activation_status, ActivationStatus::NotActivated);
+    assert!(matches!(store.add_channel(&ann.id, &spec, false, t0()).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.activate_channel(&ch.id, "h", t0()).await.expect("try"), Activation::NoCode);
+    store.set_activation_code(&ch.id, "right", t0() + SignedDuration::from_mins(30)).await.expect("code");
+    assert_eq!(
+        store.activate_channel(&ch.id, "wrong", t0()).await.expect("try"),
+        Activation::WrongCode { attempts_left: 4 }
+    );
+    assert_eq!(
+        store.activate_channel(&ch.id, "right", t0() + SignedDuration::from_mins(31)).await.expect("try"),
+        Activation::Expired
+    );
+    assert_eq!(store.activate_channel(&ch.id, "right", t0()).await.expect("try"), Activation::Activated);
+    assert_eq!(store.activate_channel(&ch.id, "right", t0()).await.expect("try"), Activation::AlreadyActive);
+    let listed = store.list_channels(&ann.id).await.expect("list");
+    assert_eq!(listed[0].activation_status, ActivationStatus::Activated);
+    assert_eq!(store.get_channel(&ann.id, "mail").await.expect("get").expect("exists").id, ch.id);
+    // Five wrong codes use the code up.
+    let ch2 = store
+        .add_channel(
+            &ann.id,
+            &ChannelSpec {
+                name: "sms".into(),
+                kind: ChannelType::Sms,
+                address: "+393331234567".into(),
+                defer_activation: true,
+            },
+            false,
+            t0(),
+        )
+        .await
+        .expect("channel");
+    store.set_activation_code(&ch2.id, "right", t0() + SignedDuration::from_mins(30)).await.expect("code");
+    for _ in 0..5 {
+        store.activate_channel(&ch2.id, "wrong", t0()).await.expect("try");
+    }
+    assert_eq!(store.activate_channel(&ch2.id, "right", t0()).await.expect("try"), Activation::TooManyAttempts);
+    assert!(store.delete_channel(&ann.id, "sms").await.expect("delete"));
+    let by_token = store.contact_by_calendar_token(&ann.calendar_token).await.expect("get").expect("exists");
+    assert_eq!(by_token.id, ann.id);
+    assert!(ann.calendar_token.len() >= 32);
+}
+
+async fn rotations_need_their_members(store: SqlStore, _: String) {
+    store.create_contact(&person("ann"), t0()).await.expect("create");
+    let err = store.create_rotation(&rotation("primary", &["ann", "bob"]), t0()).await.expect_err("bob is missing");
+    assert!(matches!(err, StoreError::Conflict(ref e) if e.field == "members[1]"), "{err:?}");
+    assert!(store.get_rotation("primary").await.expect("get").is_none(), "nothing half-written");
+    store.create_contact(&person("bob"), t0()).await.expect("create");
+    let r = store.create_rotation(&rotation("primary", &["ann", "bob"]), t0()).await.expect("create");
+    assert_eq!(store.get_rotation("primary").await.expect("get").expect("exists").spec.members, ["ann", "bob"]);
+    let err = store.delete_contact("bob").await.expect_err("bob is in a rotation");
+    assert!(matches!(err, StoreError::Conflict(ref e) if e.message.contains("primary")));
+    store.replace_rotation("primary", &rotation("primary", &["ann"]), t0()).await.expect("replace").expect("exists");
+    assert!(store.delete_contact("bob").await.expect("now free"));
+    let mut schedule = person("oncall");
+    schedule.kind = muster_core::contact::ContactType::OncallSchedule;
+    schedule.rotations = vec!["nope".into()];
+    assert!(
+        matches!(store.create_contact(&schedule, t0()).await, Err(StoreError::Conflict(ref e)) if e.field == "rotations[0]")
+    );
+    schedule.rotations = vec!["primary".into()];
+    store.create_contact(&schedule, t0()).await.expect("schedule");
+    let err = store.create_rotation(&rotation("second", &["oncall"]), t0()).await.expect_err("not a person");
+    assert!(matches!(err, StoreError::Conflict(ref e) if e.field == "members[0]"));
+    assert_eq!(store.rotation_by_calendar_token(&r.calendar_token).await.expect("get").expect("exists").id, r.id);
+    assert!(store.delete_rotation("primary").await.expect("delete"));
+}
+
+async fn overrides_are_listed_by_window(store: SqlStore, _: String) {
+    store.create_contact(&person("ann"), t0()).await.expect("create");
+    store.create_contact(&person("cy"), t0()).await.expect("create");
+    let r = store.create_rotation(&rotation("primary", &["ann"]), t0()).await.expect("create");
+    let o = muster_core::rotation::Override {
+        id: "o1".into(),
+        contacts: vec!["cy".into()],
+        start: t0() + SignedDuration::from_hours(2),
+        end: t0() + SignedDuration::from_hours(4),
+        created_at: t0(),
+        created_by: "ann".into(),
+    };
+    store.add_override(&r.id, &o).await.expect("add");
+    let mut bad = o.clone();
+    bad.id = "o2".into();
+    bad.contacts = vec!["zed".into()];
+    assert!(
+        matches!(store.add_override(&r.id, &bad).await, Err(StoreError::Conflict(ref e)) if e.field == "contacts[0]")
+    );
+    let hits = store
+        .list_overrides(Some(&r.id), t0() + SignedDuration::from_hours(3), t0() + SignedDuration::from_hours(5))
+        .await
+        .expect("list");
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].1, o);
+    let none = store
+        .list_overrides(None, t0() + SignedDuration::from_hours(4), t0() + SignedDuration::from_hours(9))
+        .await
+        .expect("list");
+    assert!(none.is_empty(), "the window ends where it ends");
+    assert!(store.delete_override(&r.id, "o1").await.expect("delete"));
+}
+
+async fn stacks_order_people_before_rotations(store: SqlStore, _: String) {
+    use muster_core::contact::{ChannelSpec, ChannelType};
+    let resource = |id: &str, ty: &str, spec: ResourceSpec| DesiredResource {
+        logical_id: id.into(),
+        resource_type: ty.into(),
+        properties: serde_json::json!(format!("{spec:?}")),
+        spec,
+    };
+    let mut schedule = person("oncall");
+    schedule.kind = muster_core::contact::ContactType::OncallSchedule;
+    schedule.rotations = vec!["primary".into()];
+    let channel = ChannelSpec {
+        name: "mail".into(),
+        kind: ChannelType::Email,
+        address: "ann@example.com".into(),
+        defer_activation: false,
+    };
+    let plan = StackPlan {
+        name: "team".into(),
+        format: "muster".into(),
+        template: "t".into(),
+        parameters: Default::default(),
+        outputs: Default::default(),
+        // Declared in the least helpful order: the store must still make people first.
+        resources: vec![
+            resource("Schedule", "Muster::Contact", ResourceSpec::Contact(schedule)),
+            resource("Primary", "Muster::Rotation", ResourceSpec::Rotation(rotation("primary", &["ann", "bob"]))),
+            resource("AnnMail", "Muster::Channel", ResourceSpec::Channel { contact: "ann".into(), spec: channel }),
+            resource("Ann", "Muster::Contact", ResourceSpec::Contact(person("ann"))),
+            resource("Bob", "Muster::Contact", ResourceSpec::Contact(person("bob"))),
+        ],
+        warnings: vec![],
+        skipped: vec![],
+    };
+    store.apply_stack(&plan, false, t0()).await.expect("apply");
+    let ann = store.get_contact("ann").await.expect("get").expect("exists");
+    let chans = store.list_channels(&ann.id).await.expect("channels");
+    assert_eq!(
+        chans[0].activation_status,
+        muster_core::contact::ActivationStatus::Activated,
+        "an admin's channel is active"
+    );
+    assert_eq!(store.get_rotation("primary").await.expect("get").expect("exists").stack.as_deref(), Some("team"));
+    assert!(matches!(store.delete_rotation("primary").await, Err(StoreError::Conflict(_))), "stack-managed");
+    store.delete_stack("team").await.expect("delete").expect("existed");
+    assert!(store.list_contacts().await.expect("list").is_empty());
+    assert!(store.list_rotations().await.expect("list").is_empty());
 }
