@@ -18,12 +18,14 @@
 
 use crate::{Options, Source, cfn};
 use muster_core::Invalid;
+use muster_core::contact::{ChannelSpec, ContactSpec};
 use muster_core::plan::ResponsePlanSpec;
+use muster_core::rotation::RotationSpec;
 use muster_core::stack::{DesiredResource, ResourceSpec, StackPlan};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
-const SECTIONS: &[&str] = &["parameters", "responsePlans", "description"];
+const SECTIONS: &[&str] = &["parameters", "contacts", "rotations", "responsePlans", "description"];
 const PARAMETER_KEYS: &[(&str, &str)] = &[
     ("default", "Default"),
     ("description", "Description"),
@@ -106,24 +108,56 @@ pub(crate) fn plan(stack: &str, docs: &[(&Source, Value)], options: &Options) ->
         .map_err(|e| Invalid { field: e.field.replacen("Parameters.", "parameters.", 1), message: e.message })?;
 
     let mut resources = Vec::new();
+    for (alias, def) in merged.remove("contacts").unwrap_or_default() {
+        let path = format!("contacts.{alias}");
+        let mut def = named(def, "alias", &alias, &path)?;
+        let channels = def.remove("channels").unwrap_or(Value::Null);
+        let value = substitute(&Value::Object(def), &values, &path)?;
+        let spec: ContactSpec = typed(&value, &path)?;
+        let spec = spec.validate().map_err(|e| e.within(&path))?;
+        let items = match channels {
+            Value::Null => vec![],
+            Value::Array(items) => items,
+            _ => return Err(Invalid::new(format!("{path}.channels"), "must be a list of channels")),
+        };
+        resources.push(DesiredResource {
+            logical_id: path.clone(),
+            resource_type: "Muster::Contact".into(),
+            properties: value,
+            spec: ResourceSpec::Contact(spec),
+        });
+        for (i, item) in items.iter().enumerate() {
+            let cpath = format!("{path}.channels[{i}]");
+            let value = substitute(item, &values, &cpath)?;
+            let spec: ChannelSpec = typed(&value, &cpath)?;
+            let spec = spec.validate().map_err(|e| e.within(&cpath))?;
+            resources.push(DesiredResource {
+                logical_id: format!("{path}.channels.{}", spec.name),
+                resource_type: "Muster::Channel".into(),
+                properties: value,
+                spec: ResourceSpec::Channel { contact: alias.clone(), spec },
+            });
+        }
+    }
+    for (name, def) in merged.remove("rotations").unwrap_or_default() {
+        let path = format!("rotations.{name}");
+        let value = substitute(&Value::Object(named(def, "name", &name, &path)?), &values, &path)?;
+        let spec: RotationSpec = typed(&value, &path)?;
+        let (spec, _) = spec.validate().map_err(|e| e.within(&path))?;
+        resources.push(DesiredResource {
+            logical_id: path,
+            resource_type: "Muster::Rotation".into(),
+            properties: value,
+            spec: ResourceSpec::Rotation(spec),
+        });
+    }
     for (name, def) in merged.remove("responsePlans").unwrap_or_default() {
         let path = format!("responsePlans.{name}");
-        let mut def = match def {
-            Value::Object(m) => m,
-            _ => return Err(Invalid::new(path, "must be a mapping")),
-        };
-        if def.contains_key("name") {
-            return Err(Invalid::new(format!("{path}.name"), "the plan's name is its key under responsePlans"));
-        }
-        def.insert("name".into(), json!(name));
-        let value = substitute(&Value::Object(def), &values, &path)?;
-        let spec: ResponsePlanSpec = serde_path_to_error::deserialize(&value).map_err(|e| {
-            let field = e.path().to_string();
-            Invalid::new(format!("{path}.{field}"), e.into_inner().to_string())
-        })?;
+        let value = substitute(&Value::Object(named(def, "name", &name, &path)?), &values, &path)?;
+        let spec: ResponsePlanSpec = typed(&value, &path)?;
         let spec = spec.validate().map_err(|e| e.within(&path))?;
         resources.push(DesiredResource {
-            logical_id: name,
+            logical_id: path,
             resource_type: "Muster::ResponsePlan".into(),
             properties: value,
             spec: ResourceSpec::ResponsePlan(spec),
@@ -140,6 +174,29 @@ pub(crate) fn plan(stack: &str, docs: &[(&Source, Value)], options: &Options) ->
         resources,
         warnings: vec![],
         skipped: vec![],
+    })
+}
+
+/// A definition as a mapping, with its name (the key it stands under) put in as `field`.
+fn named(def: Value, field: &str, name: &str, path: &str) -> Result<Map<String, Value>, Invalid> {
+    let mut def = match def {
+        Value::Object(m) => m,
+        Value::Null => Map::new(),
+        _ => return Err(Invalid::new(path, "must be a mapping")),
+    };
+    if def.contains_key(field) {
+        return Err(Invalid::new(format!("{path}.{field}"), format!("the {field} is the key this stands under")));
+    }
+    def.insert(field.into(), json!(name));
+    Ok(def)
+}
+
+/// Reads a definition into its type, naming the path of a field that does not fit.
+fn typed<T: serde::de::DeserializeOwned>(value: &Value, path: &str) -> Result<T, Invalid> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let field = e.path().to_string();
+        let message = e.into_inner().to_string();
+        Invalid::new(if field == "." { path.to_string() } else { format!("{path}.{field}") }, message)
     })
 }
 

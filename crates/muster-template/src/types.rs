@@ -2,7 +2,9 @@
 //! properties become a Muster resource. Later capabilities add their types here.
 
 use muster_core::Invalid;
+use muster_core::contact::{ChannelSpec, ChannelType, ContactSpec, ContactType};
 use muster_core::incident::{Impact, Tags};
+use muster_core::rotation::{CoverageWindow, Day, HandOff, MonthlyHandOff, Recurrence, RotationSpec, WeeklyHandOff};
 use muster_core::plan::{IncidentTemplate, ResponsePlanSpec};
 use muster_core::stack::ResourceSpec;
 use serde_json::{Map, Value, json};
@@ -28,6 +30,27 @@ const TYPES: &[TypeDef] = &[
         arn: |n| format!("arn:aws:ssm-incidents::{ACCOUNT}:response-plan/{n}"),
         name_attributes: &[],
         build: response_plan,
+    },
+    TypeDef {
+        name: "AWS::SSMContacts::Contact",
+        name_property: Some("Alias"),
+        arn: |n| format!("arn:aws:ssm-contacts:{REGION}:{ACCOUNT}:contact/{n}"),
+        name_attributes: &[],
+        build: contact,
+    },
+    TypeDef {
+        name: "AWS::SSMContacts::ContactChannel",
+        name_property: Some("ChannelName"),
+        arn: |n| format!("arn:aws:ssm-contacts:{REGION}:{ACCOUNT}:contact-channel/{n}"),
+        name_attributes: &[],
+        build: contact_channel,
+    },
+    TypeDef {
+        name: "AWS::SSMContacts::Rotation",
+        name_property: Some("Name"),
+        arn: |n| format!("arn:aws:ssm-contacts:{REGION}:{ACCOUNT}:rotation/{n}"),
+        name_attributes: &[],
+        build: rotation,
     },
     TypeDef {
         name: "AWS::SSMIncidents::ReplicationSet",
@@ -263,4 +286,183 @@ fn dynamic_parameters(ssm: &Props) -> Result<Value, Invalid> {
         out.insert(kv.required_string("Key")?, json!(v.required_string("Variable")?));
     }
     Ok(Value::Object(out))
+}
+
+/// The last path segment of an ARN (`...:contact/ann` → `ann`), or the value itself.
+fn arn_name(v: &str, kind: &str) -> String {
+    match v.rsplit_once(&format!(":{kind}/")) {
+        Some((_, name)) => name.to_string(),
+        None => v.to_string(),
+    }
+}
+
+fn contact(v: &Value, _: &mut Vec<String>) -> Result<ResourceSpec, Invalid> {
+    let p = Props::new(v, "", &["Alias", "DisplayName", "Type", "Plan", "Tags"])?;
+    let kind = match p.required_string("Type")?.as_str() {
+        "PERSONAL" => ContactType::Personal,
+        "ONCALL_SCHEDULE" => ContactType::OncallSchedule,
+        "ESCALATION" => ContactType::Escalation,
+        other => return Err(Invalid::new("Type", format!("{other:?}: use PERSONAL, ESCALATION or ONCALL_SCHEDULE"))),
+    };
+    let mut rotations = Vec::new();
+    for (i, stage) in p.list("Plan")?.iter().enumerate() {
+        let st = Props::new(stage, &format!("Plan[{i}]"), &["DurationInMinutes", "Targets", "RotationIds"])?;
+        rotations.extend(st.strings("RotationIds")?.iter().map(|r| arn_name(r, "rotation")));
+    }
+    let plan = match kind {
+        ContactType::OncallSchedule => Value::Null,
+        _ => p.get("Plan").cloned().unwrap_or(Value::Null),
+    };
+    let spec = ContactSpec {
+        alias: p.required_string("Alias")?,
+        display_name: p.string("DisplayName")?,
+        kind,
+        time_zone: None,
+        rotations,
+        plan,
+    };
+    let spec = spec.validate().map_err(|e| {
+        let field = match e.field.as_str() {
+            "alias" => "Alias".to_string(),
+            "displayName" => "DisplayName".to_string(),
+            f if f.starts_with("rotations") => "Plan".to_string(),
+            f => f.to_string(),
+        };
+        Invalid::new(field, e.message)
+    })?;
+    Ok(ResourceSpec::Contact(spec))
+}
+
+fn contact_channel(v: &Value, _: &mut Vec<String>) -> Result<ResourceSpec, Invalid> {
+    let p = Props::new(v, "", &["ContactId", "ChannelName", "ChannelType", "ChannelAddress", "DeferActivation"])?;
+    let kind_text = p.required_string("ChannelType")?;
+    let kind: ChannelType = kind_text.parse().map_err(|e: Invalid| Invalid::new("ChannelType", e.message))?;
+    let defer = match p.get("DeferActivation") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) if s == "true" || s == "false" => s == "true",
+        Some(_) => return Err(Invalid::new("DeferActivation", "must be true or false")),
+    };
+    let spec = ChannelSpec { name: p.required_string("ChannelName")?, kind, address: p.required_string("ChannelAddress")?, defer_activation: defer }
+        .validate()
+        .map_err(|e| {
+            let field = match e.field.as_str() {
+                "name" => "ChannelName",
+                "address" => "ChannelAddress",
+                _ => "ChannelType",
+            };
+            Invalid::new(field, e.message)
+        })?;
+    let contact = arn_name(&p.required_string("ContactId")?, "contact");
+    Ok(ResourceSpec::Channel { contact, spec })
+}
+
+fn handoff(v: &str, field: &str) -> Result<HandOff, Invalid> {
+    v.parse().map_err(|e: Invalid| Invalid::new(field, e.message))
+}
+
+fn day(v: &str, field: &str) -> Result<Day, Invalid> {
+    v.parse().map_err(|e: Invalid| Invalid::new(field, e.message))
+}
+
+fn int(p: &Props, key: &str, default: u32) -> Result<u32, Invalid> {
+    match p.string(key)? {
+        None => Ok(default),
+        Some(s) => s.trim().parse().map_err(|_| Invalid::new(p.field(key), format!("must be a whole number, got {s:?}"))),
+    }
+}
+
+/// `StartTime` as an instant; without an offset it is a local time in the rotation's zone.
+fn start_time(v: &str, zone: &str) -> Result<jiff::Timestamp, Invalid> {
+    if let Ok(t) = v.parse::<jiff::Timestamp>() {
+        return Ok(t);
+    }
+    let dt: jiff::civil::DateTime =
+        v.parse().map_err(|_| Invalid::new("StartTime", format!("{v:?} is not an ISO 8601 date and time")))?;
+    let tz = jiff::tz::TimeZone::get(zone).map_err(|_| Invalid::new("TimeZoneId", format!("{zone:?} is not an IANA time zone")))?;
+    tz.to_ambiguous_timestamp(dt).compatible().map_err(|e| Invalid::new("StartTime", e.to_string()))
+}
+
+fn rotation(v: &Value, _: &mut Vec<String>) -> Result<ResourceSpec, Invalid> {
+    let p = Props::new(v, "", &["Name", "ContactIds", "StartTime", "TimeZoneId", "Recurrence", "Tags"])?;
+    let zone = p.required_string("TimeZoneId")?;
+    let rec_value = p.get("Recurrence").ok_or_else(|| Invalid::new("Recurrence", "is required"))?;
+    let r = Props::new(
+        rec_value,
+        "Recurrence",
+        &["DailySettings", "WeeklySettings", "MonthlySettings", "NumberOfOnCalls", "RecurrenceMultiplier", "ShiftCoverages"],
+    )?;
+    let daily = r.strings("DailySettings")?;
+    let weekly = r.list("WeeklySettings")?;
+    let monthly = r.list("MonthlySettings")?;
+    let given = [!daily.is_empty(), !weekly.is_empty(), !monthly.is_empty()].iter().filter(|b| **b).count();
+    if given != 1 {
+        return Err(Invalid::new("Recurrence", "give exactly one of DailySettings, WeeklySettings or MonthlySettings"));
+    }
+    let recurrence = if !daily.is_empty() {
+        Recurrence::Daily(
+            daily.iter().enumerate().map(|(i, d)| handoff(d, &format!("Recurrence.DailySettings[{i}]"))).collect::<Result<_, _>>()?,
+        )
+    } else if !weekly.is_empty() {
+        let mut out = Vec::new();
+        for (i, w) in weekly.iter().enumerate() {
+            let path = format!("Recurrence.WeeklySettings[{i}]");
+            let w = Props::new(w, &path, &["DayOfWeek", "HandOffTime"])?;
+            out.push(WeeklyHandOff {
+                day: day(&w.required_string("DayOfWeek")?, &w.field("DayOfWeek"))?,
+                at: handoff(&w.required_string("HandOffTime")?, &w.field("HandOffTime"))?,
+            });
+        }
+        Recurrence::Weekly(out)
+    } else {
+        let mut out = Vec::new();
+        for (i, m) in monthly.iter().enumerate() {
+            let path = format!("Recurrence.MonthlySettings[{i}]");
+            let m = Props::new(m, &path, &["DayOfMonth", "HandOffTime"])?;
+            let dom = int(&m, "DayOfMonth", 0)?;
+            out.push(MonthlyHandOff {
+                day: u8::try_from(dom).map_err(|_| Invalid::new(m.field("DayOfMonth"), "must be from 1 to 31"))?,
+                at: handoff(&m.required_string("HandOffTime")?, &m.field("HandOffTime"))?,
+            });
+        }
+        Recurrence::Monthly(out)
+    };
+    let mut coverage = std::collections::BTreeMap::new();
+    for (i, c) in r.list("ShiftCoverages")?.iter().enumerate() {
+        let path = format!("Recurrence.ShiftCoverages[{i}]");
+        let c = Props::new(c, &path, &["DayOfWeek", "CoverageTimes"])?;
+        let d = day(&c.required_string("DayOfWeek")?, &c.field("DayOfWeek"))?;
+        let mut windows = Vec::new();
+        for (j, t) in c.list("CoverageTimes")?.iter().enumerate() {
+            let t = Props::new(t, &format!("{}[{j}]", c.field("CoverageTimes")), &["StartTime", "EndTime"])?;
+            windows.push(CoverageWindow {
+                start: handoff(&t.required_string("StartTime")?, &t.field("StartTime"))?,
+                end: handoff(&t.required_string("EndTime")?, &t.field("EndTime"))?,
+            });
+        }
+        coverage.entry(d).or_insert_with(Vec::new).extend(windows);
+    }
+    let spec = RotationSpec {
+        name: p.required_string("Name")?,
+        members: p.strings("ContactIds")?.iter().map(|c| arn_name(c, "contact")).collect(),
+        start: start_time(&p.required_string("StartTime")?, &zone)?,
+        time_zone: zone,
+        recurrence,
+        recurrence_multiplier: int(&r, "RecurrenceMultiplier", 1)?,
+        number_of_on_calls: int(&r, "NumberOfOnCalls", 1)?,
+        coverage,
+    };
+    let (spec, _) = spec.validate().map_err(|e| {
+        let field = match e.field.split(['[', '.']).next().unwrap_or("") {
+            "name" => "Name".to_string(),
+            "members" => e.field.replacen("members", "ContactIds", 1),
+            "timeZone" => "TimeZoneId".to_string(),
+            "recurrenceMultiplier" => "Recurrence.RecurrenceMultiplier".to_string(),
+            "numberOfOnCalls" => "Recurrence.NumberOfOnCalls".to_string(),
+            "coverage" => "Recurrence.ShiftCoverages".to_string(),
+            _ => "Recurrence".to_string(),
+        };
+        Invalid::new(field, e.message)
+    })?;
+    Ok(ResourceSpec::Rotation(spec))
 }

@@ -234,6 +234,133 @@ fn native_format_substitutes_parameters_and_merges_files() {
     let typo = Source { name: "t.yaml".into(), content: b.content.replace("impact: 2", "impact: 7") };
     let err = plan_stack("n", &[a.clone(), typo], &Options::default()).expect_err("impact");
     assert_eq!(err.field, "responsePlans.vpn-down.incidentTemplate.impact");
-    let unknown = Source { name: "u.yaml".into(), content: "contacts: {}".into() };
-    assert_eq!(plan_stack("n", &[unknown], &Options::default()).expect_err("section").field, "contacts");
+    let unknown = Source { name: "u.yaml".into(), content: "alarms: {}".into() };
+    assert_eq!(plan_stack("n", &[unknown], &Options::default()).expect_err("section").field, "alarms");
+}
+
+const ONCALL_TEMPLATE: &str = r#"
+Resources:
+  Ann:
+    Type: AWS::SSMContacts::Contact
+    Properties:
+      Alias: ann
+      DisplayName: Ann Example
+      Type: PERSONAL
+      Plan:
+        - DurationInMinutes: 5
+          Targets:
+            - ChannelTargetInfo:
+                ChannelId: !Ref AnnMail
+                RetryIntervalInMinutes: 1
+  AnnMail:
+    Type: AWS::SSMContacts::ContactChannel
+    Properties:
+      ContactId: !GetAtt Ann.Arn
+      ChannelName: mail
+      ChannelType: EMAIL
+      ChannelAddress: ann@example.com
+      DeferActivation: true
+  Bob:
+    Type: AWS::SSMContacts::Contact
+    Properties: {Alias: bob, DisplayName: Bob, Type: PERSONAL}
+  Primary:
+    Type: AWS::SSMContacts::Rotation
+    Properties:
+      Name: primary
+      ContactIds: [!Ref Ann, !GetAtt Bob.Arn]
+      StartTime: "2026-01-05T09:00:00"
+      TimeZoneId: Europe/Rome
+      Recurrence:
+        NumberOfOnCalls: 1
+        RecurrenceMultiplier: 1
+        WeeklySettings:
+          - DayOfWeek: MON
+            HandOffTime: "09:00"
+        ShiftCoverages:
+          - DayOfWeek: MON
+            CoverageTimes:
+              - {StartTime: "09:00", EndTime: "17:00"}
+  Schedule:
+    Type: AWS::SSMContacts::Contact
+    Properties:
+      Alias: oncall
+      DisplayName: Primary on-call
+      Type: ONCALL_SCHEDULE
+      Plan:
+        - RotationIds: [!Ref Primary]
+"#;
+
+#[test]
+fn contacts_channels_and_rotations_from_cloudformation() {
+    use muster_core::contact::{ChannelType, ContactType};
+    use muster_core::rotation::Recurrence;
+    let plan = plan_stack("team", &source(ONCALL_TEMPLATE), &Options::default()).expect("applies");
+    let find = |id: &str| &plan.resources.iter().find(|r| r.logical_id == id).expect("resource").spec;
+    let ResourceSpec::Channel { contact, spec } = find("AnnMail") else { panic!("a channel") };
+    assert_eq!(contact, "ann");
+    assert_eq!(spec.kind, ChannelType::Email);
+    assert!(spec.defer_activation);
+    let ResourceSpec::Rotation(r) = find("Primary") else { panic!("a rotation") };
+    assert_eq!(r.members, ["ann", "bob"]);
+    assert_eq!(r.start.to_string(), "2026-01-05T08:00:00Z", "a StartTime without offset is local to TimeZoneId");
+    assert!(matches!(&r.recurrence, Recurrence::Weekly(w) if w.len() == 1));
+    assert_eq!(r.coverage.len(), 1);
+    let ResourceSpec::Contact(c) = find("Schedule") else { panic!("a contact") };
+    assert_eq!(c.kind, ContactType::OncallSchedule);
+    assert_eq!(c.rotations, ["primary"]);
+    let ResourceSpec::Contact(ann) = find("Ann") else { panic!("a contact") };
+    assert_eq!(ann.plan[0]["Targets"][0]["ChannelTargetInfo"]["ChannelId"], "arn:aws:ssm-contacts:local:000000000000:contact-channel/mail");
+
+    let bad = ONCALL_TEMPLATE.replace("TimeZoneId: Europe/Rome", "TimeZoneId: Europe/Atlantis");
+    assert_eq!(plan_stack("t", &source(&bad), &Options::default()).expect_err("zone").field, "Resources.Primary.Properties.TimeZoneId");
+    let bad = ONCALL_TEMPLATE.replace("ChannelAddress: ann@example.com", "ChannelAddress: not-an-email");
+    assert_eq!(plan_stack("t", &source(&bad), &Options::default()).expect_err("address").field, "Resources.AnnMail.Properties.ChannelAddress");
+    let bad = ONCALL_TEMPLATE.replace("HandOffTime: \"09:00\"", "HandOffTime: \"25:00\"");
+    assert_eq!(
+        plan_stack("t", &source(&bad), &Options::default()).expect_err("time").field,
+        "Resources.Primary.Properties.Recurrence.WeeklySettings[0].HandOffTime"
+    );
+}
+
+#[test]
+fn contacts_and_rotations_in_the_native_format() {
+    let text = r#"
+contacts:
+  ann:
+    displayName: Ann
+    timeZone: Europe/Rome
+    channels:
+      - {name: mail, type: EMAIL, address: ann@example.com}
+      - {name: phone, type: SMS, address: "+393331234567", deferActivation: true}
+  bob: {displayName: Bob}
+  oncall: {type: ONCALL_SCHEDULE, rotations: [primary]}
+rotations:
+  primary:
+    members: [ann, bob]
+    start: 2026-01-05T08:00:00Z
+    timeZone: Europe/Rome
+    recurrence:
+      weekly: [{day: MON, at: "09:00"}]
+    coverage:
+      MON: [{start: "09:00", end: "17:00"}]
+"#;
+    let plan = plan_stack("team", &source(text), &Options::default()).expect("applies");
+    let ids: Vec<&str> = plan.resources.iter().map(|r| r.logical_id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "contacts.ann",
+            "contacts.ann.channels.mail",
+            "contacts.ann.channels.phone",
+            "contacts.bob",
+            "contacts.oncall",
+            "rotations.primary"
+        ]
+    );
+    let bad = text.replace("day: MON", "day: MOON");
+    let err = plan_stack("team", &source(&bad), &Options::default()).expect_err("day");
+    assert!(err.field.starts_with("rotations.primary.recurrence"), "{}", err.field);
+    let bad = text.replace("type: SMS", "type: PIGEON");
+    let err = plan_stack("team", &source(&bad), &Options::default()).expect_err("type");
+    assert_eq!(err.field, "contacts.ann.channels[1].type");
 }
