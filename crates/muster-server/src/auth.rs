@@ -67,6 +67,30 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// The caller when a valid token came with the request, else `None`; never refuses.
+pub struct MaybeCaller(pub Option<Caller>);
+
+impl FromRequestParts<AppState> for MaybeCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if !parts.headers.contains_key(axum::http::header::AUTHORIZATION) {
+            return Ok(MaybeCaller(None));
+        }
+        match Caller::from_request_parts(parts, state).await {
+            Ok(c) => Ok(MaybeCaller(Some(c))),
+            Err(ApiError::Unauthorized(_)) => Ok(MaybeCaller(None)),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Compares secrets without leaking where they differ through timing.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

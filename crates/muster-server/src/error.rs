@@ -19,6 +19,8 @@ pub enum ApiError {
     MethodNotAllowed,
     Conflict(Invalid),
     TooLarge(usize),
+    /// An upstream (a webhook, a provider) failed.
+    BadGateway(String),
     Unavailable(String),
     Internal(String),
 }
@@ -85,6 +87,7 @@ impl IntoResponse for ApiError {
                 format!("the request body is larger than the limit of {limit} bytes"),
                 None,
             ),
+            ApiError::BadGateway(m) => (StatusCode::BAD_GATEWAY, "bad_gateway", m, None),
             ApiError::Unavailable(cause) => {
                 tracing::warn!(error = %cause, "database unavailable");
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is unavailable; try again".into(), None)

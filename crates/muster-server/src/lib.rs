@@ -60,6 +60,10 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<metrics::Metrics>,
+    /// Base of links Muster hands out (calendar URLs, page links).
+    pub public_url: Option<String>,
+    /// For webhooks and providers.
+    pub http: reqwest::Client,
 }
 
 /// A built server: its listener is bound, its database migrated.
@@ -84,7 +88,18 @@ impl Application {
         let listener = TcpListener::bind(&config.listen)
             .await
             .with_context(|| format!("binding the listen address {}", config.listen))?;
-        let state = AppState { store: Arc::new(store.clone()), clock, metrics: Arc::new(metrics::Metrics::new()) };
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .timeout(std::time::Duration::from_secs(15))
+            .build()
+            .context("building the HTTP client")?;
+        let state = AppState {
+            store: Arc::new(store.clone()),
+            clock,
+            metrics: Arc::new(metrics::Metrics::new()),
+            public_url: config.public_url.clone(),
+            http,
+        };
         let router = router(state, config.body_limit);
         Ok(Self { listener, router, store, generated_admin_token })
     }

@@ -1,6 +1,6 @@
 //! The OpenAPI document, generated from the handlers' annotations and the types' schemas.
 
-use crate::api::{incidents, plans, stacks, tokens};
+use crate::api::{incidents, oncall, plans, stacks, tokens};
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -14,6 +14,13 @@ use utoipa::{Modify, OpenApi};
         plans::list, plans::create, plans::show, plans::replace, plans::remove,
         stacks::apply, stacks::list, stacks::show, stacks::remove,
         tokens::create, tokens::list, tokens::revoke, tokens::whoami,
+        oncall::list_contacts, oncall::create_contact, oncall::show_contact, oncall::replace_contact,
+        oncall::delete_contact, oncall::add_channel, oncall::delete_channel, oncall::send_activation_code,
+        oncall::activate_channel, oncall::contact_shifts, oncall::contact_on_call, oncall::contact_calendar,
+        oncall::list_rotations, oncall::create_rotation, oncall::show_rotation, oncall::replace_rotation,
+        oncall::delete_rotation, oncall::rotation_on_call, oncall::everyone_on_call, oncall::rotation_shifts,
+        oncall::preview_shifts, oncall::create_override, oncall::list_overrides, oncall::delete_override,
+        oncall::rotation_calendar,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -85,6 +85,10 @@ both_backends!(
     fifty_concurrent_http_starts_make_one_incident,
     stacks_from_cloudformation,
     response_plans_crud,
+    contacts_rotations_and_who_is_on_call,
+    channel_activation_through_a_real_webhook,
+    calendars_parse_and_need_their_secret,
+    on_call_objects_from_a_template,
 );
 
 async fn health_ready_metrics_and_openapi(app: TestApp) {
@@ -468,4 +472,354 @@ async fn response_plans_crud(app: TestApp) {
     assert_eq!(inc["impact"], 4, "the request wins over the template");
     assert_eq!(app.admin(Method::DELETE, "/api/v1/response-plans/db", None).await.0, StatusCode::NO_CONTENT);
     assert_eq!(app.admin(Method::GET, "/api/v1/response-plans", None).await.1["items"], json!([]));
+}
+
+async fn people(app: &TestApp, aliases: &[&str]) {
+    for a in aliases {
+        let (status, body) = app
+            .admin(
+                Method::POST,
+                "/api/v1/contacts",
+                Some(json!({"alias": a, "displayName": a.to_uppercase(), "timeZone": "Europe/Rome"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+}
+
+fn weekly_rotation(name: &str, members: &[&str]) -> Value {
+    json!({
+        "name": name,
+        "members": members,
+        "start": "2026-11-02T08:00:00Z",
+        "timeZone": "Europe/Rome",
+        "recurrence": {"weekly": [{"day": "MON", "at": "09:00"}]},
+        "coverage": {
+            "MON": [{"start": "09:00", "end": "17:00"}], "TUE": [{"start": "09:00", "end": "17:00"}],
+            "WED": [{"start": "09:00", "end": "17:00"}], "THU": [{"start": "09:00", "end": "17:00"}],
+            "FRI": [{"start": "09:00", "end": "17:00"}]
+        }
+    })
+}
+
+async fn contacts_rotations_and_who_is_on_call(app: TestApp) {
+    people(&app, &["ann", "bob", "cy"]).await;
+    let (status, err) =
+        app.admin(Method::POST, "/api/v1/rotations", Some(weekly_rotation("biz", &["ann", "zed"]))).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(err["error"]["field"], "members[1]");
+    let mut bad = weekly_rotation("biz", &["ann"]);
+    bad["timeZone"] = json!("Mars/Base");
+    let (status, err) = app.admin(Method::POST, "/api/v1/rotations", Some(bad)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(err["error"]["field"], "timeZone");
+    let (status, created) =
+        app.admin(Method::POST, "/api/v1/rotations", Some(weekly_rotation("biz", &["ann", "bob"]))).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert!(created["calendarUrl"].as_str().expect("url").contains("/api/v1/rotations/biz/calendar.ics?token="));
+
+    let on_call = |at: &'static str| {
+        let app = &app;
+        async move { app.admin(Method::GET, &format!("/api/v1/rotations/biz/on-call?at={at}"), None).await.1 }
+    };
+    assert_eq!(on_call("2026-11-02T10:00:00Z").await["contacts"], json!([{"alias": "ann"}]));
+    assert_eq!(on_call("2026-11-09T10:00:00Z").await["contacts"], json!([{"alias": "bob"}]));
+    assert_eq!(on_call("2026-11-07T10:00:00Z").await["contacts"], json!([]), "nobody on Saturday");
+    assert_eq!(on_call("2026-11-03T18:00:00Z").await["contacts"], json!([]), "nobody after hours");
+    let (status, err) = app.admin(Method::GET, "/api/v1/rotations/biz/on-call?at=yesterday", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(err["error"]["field"], "at");
+
+    let (status, shifts) = app
+        .admin(Method::GET, "/api/v1/rotations/biz/shifts?from=2026-11-02T00:00:00Z&to=2026-11-09T00:00:00Z", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let shifts = shifts.as_array().expect("a list of shifts");
+    assert_eq!(shifts.len(), 5, "Monday to Friday");
+    assert_eq!(shifts[0]["start"], "2026-11-02T08:00:00Z");
+    assert_eq!(shifts[0]["end"], "2026-11-02T16:00:00Z");
+    assert_eq!(shifts[0]["contacts"], json!(["ann"]));
+
+    // Cy covers Ann's Tuesday afternoon.
+    let (status, o) = app
+        .admin(
+            Method::POST,
+            "/api/v1/rotations/biz/overrides",
+            Some(json!({"contacts": ["cy"], "start": "2026-11-03T12:00:00Z", "end": "2026-11-03T14:00:00Z"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{o}");
+    let oc = on_call("2026-11-03T13:00:00Z").await;
+    assert_eq!(oc["contacts"], json!([{"alias": "cy"}]));
+    assert_eq!(oc["overridden"], true);
+    let (_, tuesday) = app
+        .admin(Method::GET, "/api/v1/rotations/biz/shifts?from=2026-11-03T00:00:00Z&to=2026-11-04T00:00:00Z", None)
+        .await;
+    let flags: Vec<(bool, Value)> =
+        tuesday.as_array().expect("list").iter().map(|x| (x["overridden"] == true, x["contacts"].clone())).collect();
+    assert_eq!(flags, [(false, json!(["ann"])), (true, json!(["cy"])), (false, json!(["ann"]))]);
+    let (status, err) = app
+        .admin(
+            Method::POST,
+            "/api/v1/rotations/biz/overrides",
+            Some(json!({"contacts": ["cy"], "start": "2026-11-03T14:00:00Z", "end": "2026-11-03T12:00:00Z"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(err["error"]["field"], "end");
+
+    // A contact's own shifts, and an on-call-schedule contact.
+    let (_, mine) = app
+        .admin(Method::GET, "/api/v1/contacts/cy/shifts?from=2026-11-01T00:00:00Z&to=2026-11-30T00:00:00Z", None)
+        .await;
+    let mine = mine.as_array().expect("list");
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0]["rotation"], "biz");
+    let (status, _) = app
+        .admin(
+            Method::POST,
+            "/api/v1/contacts",
+            Some(json!({"alias": "biz-oncall", "type": "ONCALL_SCHEDULE", "rotations": ["biz"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, sched) = app.admin(Method::GET, "/api/v1/contacts/biz-oncall/on-call?at=2026-11-09T10:00:00Z", None).await;
+    assert_eq!(sched["contacts"], json!([{"alias": "bob"}]));
+    let (_, everyone) = app.admin(Method::GET, "/api/v1/on-call?at=2026-11-09T10:00:00Z", None).await;
+    assert_eq!(everyone["items"][0]["rotation"], "biz");
+
+    // A preview needs no saved rotation and no saved members.
+    let mut preview = weekly_rotation("draft", &["x", "y"]);
+    preview["coverage"] = json!({});
+    let (status, shifts) = app
+        .admin(
+            Method::POST,
+            "/api/v1/rotations/preview",
+            Some(json!({"rotation": preview, "from": "2026-11-02T08:00:00Z", "to": "2026-11-23T08:00:00Z"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{shifts}");
+    let who: Vec<Value> = shifts.as_array().expect("list").iter().map(|x| x["contacts"][0].clone()).collect();
+    assert_eq!(who, [json!("x"), json!("y"), json!("x")]);
+
+    assert_eq!(
+        app.admin(Method::DELETE, "/api/v1/contacts/ann", None).await.0,
+        StatusCode::CONFLICT,
+        "ann is in a rotation"
+    );
+    let viewer = app.token("viewer").await;
+    assert_eq!(
+        app.call(
+            Method::POST,
+            "/api/v1/rotations/biz/overrides",
+            Some(&viewer),
+            Some(json!({"contacts": ["cy"], "start": "2026-11-03T14:00:00Z", "end": "2026-11-03T15:00:00Z"}))
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+}
+
+/// A local HTTP receiver that records what it is sent.
+async fn receiver() -> (String, std::sync::Arc<tokio::sync::Mutex<Vec<(axum::http::HeaderMap, Value)>>>) {
+    let got = std::sync::Arc::new(tokio::sync::Mutex::new(Vec::new()));
+    let sink = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, axum::Json(body): axum::Json<Value>| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().await.push((headers, body));
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, got)
+}
+
+async fn channel_activation_through_a_real_webhook(app: TestApp) {
+    people(&app, &["ann"]).await;
+    let (url, got) = receiver().await;
+    let responder = app.token("responder").await;
+    // Added by the person themself: it waits for a code.
+    let (status, ch) = app
+        .call(
+            Method::POST,
+            "/api/v1/contacts/ann/channels",
+            Some(&responder),
+            Some(json!({"name": "hook", "type": "WEBHOOK", "address": url})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ch}");
+    assert_eq!(ch["activationStatus"], "NOT_ACTIVATED");
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/api/v1/contacts/ann/channels/hook/activate",
+            Some(&responder),
+            Some(json!({"code": "000000"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "no code was sent yet");
+    let (status, sent) =
+        app.call(Method::POST, "/api/v1/contacts/ann/channels/hook/send-activation-code", Some(&responder), None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{sent}");
+    let received = got.lock().await.clone();
+    assert_eq!(received.len(), 1);
+    let code = received[0].1["code"].as_str().expect("the code went through the channel").to_string();
+    assert_eq!(code.len(), 6);
+    assert!(received[0].0.contains_key("idempotency-key"));
+    let wrong = if code == "123456" { "654321" } else { "123456" };
+    let (status, err) = app
+        .call(
+            Method::POST,
+            "/api/v1/contacts/ann/channels/hook/activate",
+            Some(&responder),
+            Some(json!({"code": wrong})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(err["error"]["field"], "code");
+    assert!(err["error"]["message"].as_str().expect("message").contains("4 attempt"));
+    let (status, ch) = app
+        .call(
+            Method::POST,
+            "/api/v1/contacts/ann/channels/hook/activate",
+            Some(&responder),
+            Some(json!({"code": code})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{ch}");
+    assert_eq!(ch["activationStatus"], "ACTIVATED");
+    // An admin's channel is active at once unless deferred.
+    let (_, mail) = app
+        .admin(
+            Method::POST,
+            "/api/v1/contacts/ann/channels",
+            Some(json!({"name": "mail", "type": "EMAIL", "address": "ann@example.com"})),
+        )
+        .await;
+    assert_eq!(mail["activationStatus"], "ACTIVATED");
+    let (_, later) = app
+        .admin(
+            Method::POST,
+            "/api/v1/contacts/ann/channels",
+            Some(json!({"name": "sms", "type": "SMS", "address": "+393331234567", "deferActivation": true})),
+        )
+        .await;
+    assert_eq!(later["activationStatus"], "NOT_ACTIVATED");
+    let (status, err) = app.admin(Method::POST, "/api/v1/contacts/ann/channels/sms/send-activation-code", None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "no SMS provider here: {err}");
+    let (status, err) = app
+        .admin(
+            Method::POST,
+            "/api/v1/contacts/ann/channels",
+            Some(json!({"name": "bad", "type": "SMS", "address": "call me"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(err["error"]["field"], "address");
+    let (_, view) = app.admin(Method::GET, "/api/v1/contacts/ann", None).await;
+    assert_eq!(view["channels"].as_array().expect("channels").len(), 3);
+}
+
+async fn calendars_parse_and_need_their_secret(app: TestApp) {
+    people(&app, &["ann", "bob"]).await;
+    let mut spec = weekly_rotation("cal", &["ann", "bob"]);
+    spec["start"] = json!("2026-01-05T08:00:00Z");
+    let (_, created) = app.admin(Method::POST, "/api/v1/rotations", Some(spec)).await;
+    let url = created["calendarUrl"].as_str().expect("url").to_string();
+    // No API token: the URL's secret is the key.
+    let res = app.http.get(format!("{}{url}", app.base)).send().await.expect("sent");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["content-type"].to_str().expect("ascii").starts_with("text/calendar"));
+    let body = res.text().await.expect("body");
+    let mut parser = ical::IcalParser::new(std::io::BufReader::new(body.as_bytes()));
+    let cal = parser.next().expect("one calendar").expect("it parses");
+    assert!(!cal.events.is_empty());
+    let prop = |e: &ical::parser::ical::component::IcalEvent, name: &str| {
+        e.properties.iter().find(|p| p.name == name).and_then(|p| p.value.clone()).unwrap_or_default()
+    };
+    for e in &cal.events {
+        assert!(prop(e, "SUMMARY").starts_with("On call: "));
+        assert!(prop(e, "DTSTART").ends_with('Z') && prop(e, "DTEND") > prop(e, "DTSTART"));
+        assert!(!prop(e, "UID").is_empty());
+    }
+    let wrong = url.replace("token=", "token=x");
+    assert_eq!(
+        app.http.get(format!("{}{wrong}", app.base)).send().await.expect("sent").status(),
+        StatusCode::NOT_FOUND
+    );
+    let bare = url.split('?').next().expect("path").to_string();
+    assert_eq!(
+        app.http.get(format!("{}{bare}", app.base)).send().await.expect("sent").status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, _) = app.admin(Method::GET, &bare, None).await;
+    assert_eq!(status, StatusCode::OK, "an API token reads it too");
+    let (_, ann) = app.admin(Method::GET, "/api/v1/contacts/ann", None).await;
+    let contact_url = ann["calendarUrl"].as_str().expect("url");
+    let body =
+        app.http.get(format!("{}{contact_url}", app.base)).send().await.expect("sent").text().await.expect("body");
+    let cal = ical::IcalParser::new(std::io::BufReader::new(body.as_bytes())).next().expect("one").expect("parses");
+    assert!(cal.events.iter().all(|e| prop(e, "SUMMARY") == "On call: cal"));
+}
+
+const ONCALL_TEMPLATE: &str = r#"
+Parameters:
+  Zone: {Type: String, Default: Europe/Rome}
+Resources:
+  Ann:
+    Type: AWS::SSMContacts::Contact
+    Properties: {Alias: ann, DisplayName: Ann, Type: PERSONAL}
+  AnnMail:
+    Type: AWS::SSMContacts::ContactChannel
+    Properties: {ContactId: !Ref Ann, ChannelName: mail, ChannelType: EMAIL, ChannelAddress: ann@example.com}
+  Bob:
+    Type: AWS::SSMContacts::Contact
+    Properties: {Alias: bob, DisplayName: Bob, Type: PERSONAL}
+  Daily:
+    Type: AWS::SSMContacts::Rotation
+    Properties:
+      Name: daily
+      ContactIds: [!GetAtt Ann.Arn, !GetAtt Bob.Arn]
+      StartTime: "2026-03-20T09:00:00"
+      TimeZoneId: !Ref Zone
+      Recurrence:
+        NumberOfOnCalls: 1
+        RecurrenceMultiplier: 1
+        DailySettings: ["09:00"]
+  OnCall:
+    Type: AWS::SSMContacts::Contact
+    Properties:
+      Alias: oncall
+      DisplayName: On call
+      Type: ONCALL_SCHEDULE
+      Plan: [{RotationIds: [!Ref Daily]}]
+"#;
+
+async fn on_call_objects_from_a_template(app: TestApp) {
+    let (status, report) =
+        app.admin(Method::PUT, "/api/v1/stacks/team", Some(json!({"template": ONCALL_TEMPLATE}))).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    // Spring forward in Rome on 29 March: the handoff stays at 09:00 local.
+    let (_, shifts) = app
+        .admin(Method::GET, "/api/v1/rotations/daily/shifts?from=2026-03-28T00:00:00Z&to=2026-03-31T00:00:00Z", None)
+        .await;
+    let starts: Vec<&str> =
+        shifts.as_array().expect("list").iter().skip(1).map(|x| x["start"].as_str().unwrap_or("")).collect();
+    assert_eq!(starts, ["2026-03-28T08:00:00Z", "2026-03-29T07:00:00Z", "2026-03-30T07:00:00Z"]);
+    let (_, ann) = app.admin(Method::GET, "/api/v1/contacts/ann", None).await;
+    assert_eq!(ann["channels"][0]["activationStatus"], "ACTIVATED");
+    assert_eq!(ann["stack"], "team");
+    let (_, again) = app.admin(Method::PUT, "/api/v1/stacks/team", Some(json!({"template": ONCALL_TEMPLATE}))).await;
+    assert_eq!(again["changed"], false);
+    let (status, _) = app.admin(Method::DELETE, "/api/v1/stacks/team", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, contacts) = app.admin(Method::GET, "/api/v1/contacts", None).await;
+    assert_eq!(contacts["items"], json!([]));
 }

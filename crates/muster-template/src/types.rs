@@ -4,8 +4,8 @@
 use muster_core::Invalid;
 use muster_core::contact::{ChannelSpec, ChannelType, ContactSpec, ContactType};
 use muster_core::incident::{Impact, Tags};
-use muster_core::rotation::{CoverageWindow, Day, HandOff, MonthlyHandOff, Recurrence, RotationSpec, WeeklyHandOff};
 use muster_core::plan::{IncidentTemplate, ResponsePlanSpec};
+use muster_core::rotation::{CoverageWindow, Day, HandOff, MonthlyHandOff, Recurrence, RotationSpec, WeeklyHandOff};
 use muster_core::stack::ResourceSpec;
 use serde_json::{Map, Value, json};
 
@@ -343,16 +343,21 @@ fn contact_channel(v: &Value, _: &mut Vec<String>) -> Result<ResourceSpec, Inval
         Some(Value::String(s)) if s == "true" || s == "false" => s == "true",
         Some(_) => return Err(Invalid::new("DeferActivation", "must be true or false")),
     };
-    let spec = ChannelSpec { name: p.required_string("ChannelName")?, kind, address: p.required_string("ChannelAddress")?, defer_activation: defer }
-        .validate()
-        .map_err(|e| {
-            let field = match e.field.as_str() {
-                "name" => "ChannelName",
-                "address" => "ChannelAddress",
-                _ => "ChannelType",
-            };
-            Invalid::new(field, e.message)
-        })?;
+    let spec = ChannelSpec {
+        name: p.required_string("ChannelName")?,
+        kind,
+        address: p.required_string("ChannelAddress")?,
+        defer_activation: defer,
+    }
+    .validate()
+    .map_err(|e| {
+        let field = match e.field.as_str() {
+            "name" => "ChannelName",
+            "address" => "ChannelAddress",
+            _ => "ChannelType",
+        };
+        Invalid::new(field, e.message)
+    })?;
     let contact = arn_name(&p.required_string("ContactId")?, "contact");
     Ok(ResourceSpec::Channel { contact, spec })
 }
@@ -368,7 +373,9 @@ fn day(v: &str, field: &str) -> Result<Day, Invalid> {
 fn int(p: &Props, key: &str, default: u32) -> Result<u32, Invalid> {
     match p.string(key)? {
         None => Ok(default),
-        Some(s) => s.trim().parse().map_err(|_| Invalid::new(p.field(key), format!("must be a whole number, got {s:?}"))),
+        Some(s) => {
+            s.trim().parse().map_err(|_| Invalid::new(p.field(key), format!("must be a whole number, got {s:?}")))
+        }
     }
 }
 
@@ -379,7 +386,8 @@ fn start_time(v: &str, zone: &str) -> Result<jiff::Timestamp, Invalid> {
     }
     let dt: jiff::civil::DateTime =
         v.parse().map_err(|_| Invalid::new("StartTime", format!("{v:?} is not an ISO 8601 date and time")))?;
-    let tz = jiff::tz::TimeZone::get(zone).map_err(|_| Invalid::new("TimeZoneId", format!("{zone:?} is not an IANA time zone")))?;
+    let tz = jiff::tz::TimeZone::get(zone)
+        .map_err(|_| Invalid::new("TimeZoneId", format!("{zone:?} is not an IANA time zone")))?;
     tz.to_ambiguous_timestamp(dt).compatible().map_err(|e| Invalid::new("StartTime", e.to_string()))
 }
 
@@ -390,7 +398,14 @@ fn rotation(v: &Value, _: &mut Vec<String>) -> Result<ResourceSpec, Invalid> {
     let r = Props::new(
         rec_value,
         "Recurrence",
-        &["DailySettings", "WeeklySettings", "MonthlySettings", "NumberOfOnCalls", "RecurrenceMultiplier", "ShiftCoverages"],
+        &[
+            "DailySettings",
+            "WeeklySettings",
+            "MonthlySettings",
+            "NumberOfOnCalls",
+            "RecurrenceMultiplier",
+            "ShiftCoverages",
+        ],
     )?;
     let daily = r.strings("DailySettings")?;
     let weekly = r.list("WeeklySettings")?;
@@ -401,7 +416,11 @@ fn rotation(v: &Value, _: &mut Vec<String>) -> Result<ResourceSpec, Invalid> {
     }
     let recurrence = if !daily.is_empty() {
         Recurrence::Daily(
-            daily.iter().enumerate().map(|(i, d)| handoff(d, &format!("Recurrence.DailySettings[{i}]"))).collect::<Result<_, _>>()?,
+            daily
+                .iter()
+                .enumerate()
+                .map(|(i, d)| handoff(d, &format!("Recurrence.DailySettings[{i}]")))
+                .collect::<Result<_, _>>()?,
         )
     } else if !weekly.is_empty() {
         let mut out = Vec::new();

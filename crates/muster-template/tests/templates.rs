@@ -309,12 +309,21 @@ fn contacts_channels_and_rotations_from_cloudformation() {
     assert_eq!(c.kind, ContactType::OncallSchedule);
     assert_eq!(c.rotations, ["primary"]);
     let ResourceSpec::Contact(ann) = find("Ann") else { panic!("a contact") };
-    assert_eq!(ann.plan[0]["Targets"][0]["ChannelTargetInfo"]["ChannelId"], "arn:aws:ssm-contacts:local:000000000000:contact-channel/mail");
+    assert_eq!(
+        ann.plan[0]["Targets"][0]["ChannelTargetInfo"]["ChannelId"],
+        "arn:aws:ssm-contacts:local:000000000000:contact-channel/mail"
+    );
 
     let bad = ONCALL_TEMPLATE.replace("TimeZoneId: Europe/Rome", "TimeZoneId: Europe/Atlantis");
-    assert_eq!(plan_stack("t", &source(&bad), &Options::default()).expect_err("zone").field, "Resources.Primary.Properties.TimeZoneId");
+    assert_eq!(
+        plan_stack("t", &source(&bad), &Options::default()).expect_err("zone").field,
+        "Resources.Primary.Properties.TimeZoneId"
+    );
     let bad = ONCALL_TEMPLATE.replace("ChannelAddress: ann@example.com", "ChannelAddress: not-an-email");
-    assert_eq!(plan_stack("t", &source(&bad), &Options::default()).expect_err("address").field, "Resources.AnnMail.Properties.ChannelAddress");
+    assert_eq!(
+        plan_stack("t", &source(&bad), &Options::default()).expect_err("address").field,
+        "Resources.AnnMail.Properties.ChannelAddress"
+    );
     let bad = ONCALL_TEMPLATE.replace("HandOffTime: \"09:00\"", "HandOffTime: \"25:00\"");
     assert_eq!(
         plan_stack("t", &source(&bad), &Options::default()).expect_err("time").field,

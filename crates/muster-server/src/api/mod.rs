@@ -1,6 +1,7 @@
 //! The native API under `/api/v1`.
 
 pub mod incidents;
+pub mod oncall;
 pub mod plans;
 pub mod stacks;
 pub mod tokens;
@@ -10,7 +11,7 @@ use crate::error::ApiError;
 use axum::Router;
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use serde::de::DeserializeOwned;
 
 pub fn routes() -> Router<AppState> {
@@ -26,6 +27,30 @@ pub fn routes() -> Router<AppState> {
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{id}", axum::routing::delete(tokens::revoke))
         .route("/whoami", get(tokens::whoami))
+        .route("/contacts", get(oncall::list_contacts).post(oncall::create_contact))
+        .route(
+            "/contacts/{alias}",
+            get(oncall::show_contact).put(oncall::replace_contact).delete(oncall::delete_contact),
+        )
+        .route("/contacts/{alias}/channels", post(oncall::add_channel))
+        .route("/contacts/{alias}/channels/{channel}", axum::routing::delete(oncall::delete_channel))
+        .route("/contacts/{alias}/channels/{channel}/send-activation-code", post(oncall::send_activation_code))
+        .route("/contacts/{alias}/channels/{channel}/activate", post(oncall::activate_channel))
+        .route("/contacts/{alias}/shifts", get(oncall::contact_shifts))
+        .route("/contacts/{alias}/on-call", get(oncall::contact_on_call))
+        .route("/contacts/{alias}/calendar.ics", get(oncall::contact_calendar))
+        .route("/rotations", get(oncall::list_rotations).post(oncall::create_rotation))
+        .route("/rotations/preview", post(oncall::preview_shifts))
+        .route(
+            "/rotations/{rotation}",
+            get(oncall::show_rotation).put(oncall::replace_rotation).delete(oncall::delete_rotation),
+        )
+        .route("/rotations/{rotation}/on-call", get(oncall::rotation_on_call))
+        .route("/rotations/{rotation}/shifts", get(oncall::rotation_shifts))
+        .route("/rotations/{rotation}/overrides", get(oncall::list_overrides).post(oncall::create_override))
+        .route("/rotations/{rotation}/overrides/{id}", axum::routing::delete(oncall::delete_override))
+        .route("/rotations/{rotation}/calendar.ics", get(oncall::rotation_calendar))
+        .route("/on-call", get(oncall::everyone_on_call))
 }
 
 /// Query parameters whose errors come back as JSON naming the parameter.
