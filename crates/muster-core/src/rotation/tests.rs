@@ -109,7 +109,7 @@ fn weekday_business_hours_leave_saturday_uncovered() {
     let mut t = ts("2026-11-27T23:00:00Z");
     while t < ts("2026-11-28T23:00:00Z") {
         assert!(s.on_call(t, &[]).is_empty(), "nobody on Saturday, but {t} has someone");
-        t = t + SignedDuration::from_mins(15);
+        t += SignedDuration::from_mins(15);
     }
     assert_eq!(s.on_call(ts("2026-11-27T10:00:00Z"), &[]), ["bob"], "Friday 11:00 in the fourth week");
     assert!(s.on_call(ts("2026-11-27T16:00:00Z"), &[]).is_empty(), "Friday 17:00 is past coverage");
