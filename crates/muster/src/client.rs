@@ -7,15 +7,15 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-struct Client {
+pub(crate) struct Client {
     http: reqwest::Client,
     base: String,
     token: Option<String>,
-    output: Output,
+    pub(crate) output: Output,
 }
 
 impl Client {
-    fn new(args: &ClientArgs) -> anyhow::Result<Self> {
+    pub(crate) fn new(args: &ClientArgs) -> anyhow::Result<Self> {
         Ok(Self {
             http: reqwest::Client::builder().build()?,
             base: args.server.trim_end_matches('/').to_string(),
@@ -24,7 +24,7 @@ impl Client {
         })
     }
 
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+    pub(crate) async fn call(&self, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
         let url = format!("{}/api/v1{path}", self.base);
         let mut req = self.http.request(method, &url);
         if let Some(t) = &self.token {
@@ -51,7 +51,7 @@ impl Client {
     }
 
     /// Prints the JSON as is, or a table/summary made by `human`.
-    fn print(&self, value: &Value, human: impl FnOnce(&Value)) {
+    pub(crate) fn print(&self, value: &Value, human: impl FnOnce(&Value)) {
         match self.output {
             Output::Json => println!("{}", serde_json::to_string_pretty(value).unwrap_or_default()),
             Output::Table => human(value),
@@ -69,7 +69,7 @@ fn key_values(pairs: &[String], what: &str) -> anyhow::Result<BTreeMap<String, S
         .collect()
 }
 
-fn s(v: &Value) -> String {
+pub(crate) fn s(v: &Value) -> String {
     match v {
         Value::Null => "-".into(),
         Value::String(s) => s.clone(),
@@ -78,7 +78,7 @@ fn s(v: &Value) -> String {
 }
 
 /// Prints rows as aligned columns under a header.
-fn table(headers: &[&str], rows: Vec<Vec<String>>) {
+pub(crate) fn table(headers: &[&str], rows: Vec<Vec<String>>) {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
     for r in &rows {
         for (i, c) in r.iter().enumerate() {
@@ -247,7 +247,7 @@ pub async fn incident(args: &ClientArgs, cmd: IncidentCommand) -> anyhow::Result
     Ok(())
 }
 
-fn strip_nulls(v: Value) -> Value {
+pub(crate) fn strip_nulls(v: Value) -> Value {
     match v {
         Value::Object(m) => Value::Object(m.into_iter().filter(|(_, v)| !v.is_null()).collect()),
         other => other,

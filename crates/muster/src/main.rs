@@ -1,6 +1,7 @@
 //! `muster`: the server (`muster serve`) and the client commands that talk to it.
 
 mod client;
+mod oncall;
 mod serve;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
@@ -53,6 +54,23 @@ enum Command {
     /// Create, list and revoke API tokens (admin).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Who is on call now (or --at an instant), in every rotation or in one.
+    Oncall {
+        /// A rotation's name; all rotations when absent.
+        rotation: Option<String>,
+        /// An RFC 3339 instant.
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// List rotations, show their shifts, preview a rotation not yet saved.
+    #[command(subcommand)]
+    Rotation(RotationCommand),
+    /// Cover part of someone's shift: create, list and delete overrides.
+    #[command(subcommand)]
+    Override(OverrideCommand),
+    /// Contacts and their channels.
+    #[command(subcommand)]
+    Contact(ContactCommand),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -151,6 +169,99 @@ pub enum IncidentCommand {
     },
 }
 
+#[derive(Args, Clone)]
+pub struct RangeArgs {
+    /// Start of the range (RFC 3339); now when absent.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// End of the range (RFC 3339); a week after --from when absent.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Show times in this IANA zone (default: this machine's).
+    #[arg(long)]
+    pub tz: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum RotationCommand {
+    List,
+    Show { rotation: String },
+    /// The shifts between two instants, overrides included.
+    Shifts {
+        rotation: String,
+        #[command(flatten)]
+        range: RangeArgs,
+    },
+    /// The shifts a rotation file (YAML or JSON, a rotation as the API takes it) would make.
+    Preview {
+        #[arg(short = 'f', long = "file")]
+        path: PathBuf,
+        #[command(flatten)]
+        range: RangeArgs,
+    },
+    Delete { rotation: String },
+}
+
+#[derive(Subcommand)]
+pub enum OverrideCommand {
+    /// Put these people on call instead, from --start to --end.
+    Create {
+        rotation: String,
+        /// A contact alias; repeat for more.
+        #[arg(long = "contact", required = true)]
+        contacts: Vec<String>,
+        #[arg(long)]
+        start: String,
+        #[arg(long)]
+        end: String,
+    },
+    List {
+        rotation: String,
+        #[command(flatten)]
+        range: RangeArgs,
+    },
+    Delete { rotation: String, id: String },
+}
+
+#[derive(Subcommand)]
+pub enum ContactCommand {
+    List,
+    Show { alias: String },
+    /// Create a person.
+    Create {
+        alias: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// IANA time zone.
+        #[arg(long)]
+        tz: Option<String>,
+    },
+    Delete { alias: String },
+    /// The contact's own upcoming shifts across rotations.
+    Shifts {
+        alias: String,
+        #[command(flatten)]
+        range: RangeArgs,
+    },
+    /// Add a channel: EMAIL, SMS, VOICE, CHAT or WEBHOOK.
+    AddChannel {
+        alias: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long = "type")]
+        kind: String,
+        #[arg(long)]
+        address: String,
+        /// Wait for the activation code even when an admin adds it.
+        #[arg(long)]
+        defer_activation: bool,
+    },
+    /// Send a channel its activation code, through the channel itself.
+    SendCode { alias: String, channel: String },
+    /// Confirm a channel with the code it received.
+    Activate { alias: String, channel: String, code: String },
+}
+
 #[derive(Subcommand)]
 pub enum StackCommand {
     List,
@@ -204,6 +315,10 @@ fn main() -> ExitCode {
             Command::Stack(c) => client::stack(&cli.client, c).await,
             Command::Plan(c) => client::plan(&cli.client, c).await,
             Command::Token(c) => client::token(&cli.client, c).await,
+            Command::Oncall { rotation, at } => oncall::oncall(&cli.client, rotation, at).await,
+            Command::Rotation(c) => oncall::rotation(&cli.client, c).await,
+            Command::Override(c) => oncall::overrides(&cli.client, c).await,
+            Command::Contact(c) => oncall::contact(&cli.client, c).await,
         }
     });
     match result {

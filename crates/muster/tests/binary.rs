@@ -226,3 +226,49 @@ fn completions_are_generated() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("incident"));
 }
+
+#[test]
+fn on_call_from_the_cli() {
+    let server = serve(&muster_store::testing::sqlite_url(), Some(ADMIN));
+    let dir = std::env::temp_dir().join(format!("muster-cli-oncall-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("team.yaml");
+    std::fs::write(
+        &file,
+        r#"
+contacts:
+  ann: {displayName: Ann, timeZone: America/New_York}
+  bob: {displayName: Bob, timeZone: America/New_York}
+  cy: {displayName: Cy}
+rotations:
+  nyc:
+    members: [ann, bob]
+    start: 2026-03-01T12:00:00Z
+    timeZone: America/New_York
+    recurrence: {daily: ["02:30"]}
+"#,
+    )
+    .expect("write");
+    let (ok, out, err) = server.muster(&["apply", "-f", file.to_str().expect("utf-8")]);
+    assert!(ok, "{err}");
+    assert!(out.contains("Muster::Rotation"), "{out}");
+    // 8 March 2026: 02:30 does not exist in New York; the handoff happens when the gap ends, 03:00 EDT.
+    let v = server.json(&["oncall", "nyc", "--at", "2026-03-08T06:59:00Z"]);
+    let before = v["contacts"][0]["alias"].as_str().expect("someone").to_string();
+    let v = server.json(&["oncall", "nyc", "--at", "2026-03-08T07:00:00Z"]);
+    let after = v["contacts"][0]["alias"].as_str().expect("someone").to_string();
+    assert_ne!(before, after);
+    let shifts = server.json(&["rotation", "shifts", "nyc", "--from", "2026-03-07T00:00:00Z", "--to", "2026-03-10T00:00:00Z"]);
+    let starts: Vec<&str> = shifts.as_array().expect("list").iter().skip(1).map(|x| x["start"].as_str().unwrap_or("")).collect();
+    assert_eq!(starts, ["2026-03-07T07:30:00Z", "2026-03-08T07:00:00Z", "2026-03-09T06:30:00Z"]);
+    let o = server.json(&["override", "create", "nyc", "--contact", "cy", "--start", "2026-03-08T10:00:00Z", "--end", "2026-03-08T11:00:00Z"]);
+    assert!(o["id"].is_string());
+    let v = server.json(&["oncall", "--at", "2026-03-08T10:30:00Z"]);
+    assert_eq!(v["items"][0]["contacts"], serde_json::json!([{"alias": "cy"}]));
+    let (ok, out, _) = server.muster(&["rotation", "shifts", "nyc", "--from", "2026-03-08T00:00:00Z", "--to", "2026-03-09T00:00:00Z", "--tz", "America/New_York"]);
+    assert!(ok);
+    assert!(out.contains("override") && out.contains("EDT") && out.contains("EST"), "{out}");
+    let mine = server.json(&["contact", "shifts", "cy", "--from", "2026-03-08T00:00:00Z", "--to", "2026-03-09T00:00:00Z"]);
+    assert_eq!(mine.as_array().expect("list").len(), 1);
+    let _ = std::fs::remove_dir_all(dir);
+}
