@@ -185,7 +185,9 @@ pub struct RangeArgs {
 #[derive(Subcommand)]
 pub enum RotationCommand {
     List,
-    Show { rotation: String },
+    Show {
+        rotation: String,
+    },
     /// The shifts between two instants, overrides included.
     Shifts {
         rotation: String,
@@ -199,7 +201,9 @@ pub enum RotationCommand {
         #[command(flatten)]
         range: RangeArgs,
     },
-    Delete { rotation: String },
+    Delete {
+        rotation: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -220,13 +224,18 @@ pub enum OverrideCommand {
         #[command(flatten)]
         range: RangeArgs,
     },
-    Delete { rotation: String, id: String },
+    Delete {
+        rotation: String,
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
 pub enum ContactCommand {
     List,
-    Show { alias: String },
+    Show {
+        alias: String,
+    },
     /// Create a person.
     Create {
         alias: String,
@@ -236,7 +245,9 @@ pub enum ContactCommand {
         #[arg(long)]
         tz: Option<String>,
     },
-    Delete { alias: String },
+    Delete {
+        alias: String,
+    },
     /// The contact's own upcoming shifts across rotations.
     Shifts {
         alias: String,
@@ -257,9 +268,16 @@ pub enum ContactCommand {
         defer_activation: bool,
     },
     /// Send a channel its activation code, through the channel itself.
-    SendCode { alias: String, channel: String },
+    SendCode {
+        alias: String,
+        channel: String,
+    },
     /// Confirm a channel with the code it received.
-    Activate { alias: String, channel: String, code: String },
+    Activate {
+        alias: String,
+        channel: String,
+        code: String,
+    },
 }
 
 #[derive(Subcommand)]

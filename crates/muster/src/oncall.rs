@@ -110,7 +110,14 @@ pub async fn rotation(args: &ClientArgs, cmd: RotationCommand) -> anyhow::Result
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .map(|r| vec![s(&r["name"]), s(&r["timeZone"]), r["members"].as_array().map_or(0, Vec::len).to_string(), s(&r["stack"])])
+                    .map(|r| {
+                        vec![
+                            s(&r["name"]),
+                            s(&r["timeZone"]),
+                            r["members"].as_array().map_or(0, Vec::len).to_string(),
+                            s(&r["stack"]),
+                        ]
+                    })
                     .collect();
                 table(&["NAME", "ZONE", "MEMBERS", "STACK"], rows);
             });
@@ -144,7 +151,15 @@ pub async fn overrides(args: &ClientArgs, cmd: OverrideCommand) -> anyhow::Resul
         OverrideCommand::Create { rotation, contacts, start, end } => {
             let body = json!({"contacts": contacts, "start": start, "end": end});
             let v = c.call(Method::POST, &format!("/rotations/{rotation}/overrides"), Some(body)).await?;
-            c.print(&v, |v| println!("override {} created: {} from {} to {}", s(&v["id"]), aliases(&v["contacts"]), s(&v["start"]), s(&v["end"])));
+            c.print(&v, |v| {
+                println!(
+                    "override {} created: {} from {} to {}",
+                    s(&v["id"]),
+                    aliases(&v["contacts"]),
+                    s(&v["start"]),
+                    s(&v["end"])
+                )
+            });
         }
         OverrideCommand::List { rotation, range } => {
             let tz = zone(range.tz.as_deref())?;
@@ -154,7 +169,15 @@ pub async fn overrides(args: &ClientArgs, cmd: OverrideCommand) -> anyhow::Resul
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .map(|o| vec![s(&o["id"]), local(&o["start"], &tz), local(&o["end"], &tz), aliases(&o["contacts"]), s(&o["createdBy"])])
+                    .map(|o| {
+                        vec![
+                            s(&o["id"]),
+                            local(&o["start"], &tz),
+                            local(&o["end"], &tz),
+                            aliases(&o["contacts"]),
+                            s(&o["createdBy"]),
+                        ]
+                    })
                     .collect();
                 table(&["ID", "START", "END", "ON CALL", "BY"], rows);
             });
@@ -216,14 +239,22 @@ pub async fn contact(args: &ClientArgs, cmd: ContactCommand) -> anyhow::Result<(
             c.print(&v, |v| println!("channel {} added ({})", s(&v["name"]), s(&v["activationStatus"])));
         }
         ContactCommand::SendCode { alias, channel } => {
-            let v = c.call(Method::POST, &format!("/contacts/{alias}/channels/{channel}/send-activation-code"), None).await?;
+            let v = c
+                .call(Method::POST, &format!("/contacts/{alias}/channels/{channel}/send-activation-code"), None)
+                .await?;
             c.print(&v, |v| println!("code sent; it expires at {}", s(&v["expiresAt"])));
         }
         ContactCommand::Activate { alias, channel, code } => {
             if code.trim().is_empty() {
                 bail!("the code is empty");
             }
-            let v = c.call(Method::POST, &format!("/contacts/{alias}/channels/{channel}/activate"), Some(json!({"code": code}))).await?;
+            let v = c
+                .call(
+                    Method::POST,
+                    &format!("/contacts/{alias}/channels/{channel}/activate"),
+                    Some(json!({"code": code})),
+                )
+                .await?;
             c.print(&v, |v| println!("channel {} is {}", s(&v["name"]), s(&v["activationStatus"])));
         }
     }

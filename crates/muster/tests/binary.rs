@@ -258,17 +258,40 @@ rotations:
     let v = server.json(&["oncall", "nyc", "--at", "2026-03-08T07:00:00Z"]);
     let after = v["contacts"][0]["alias"].as_str().expect("someone").to_string();
     assert_ne!(before, after);
-    let shifts = server.json(&["rotation", "shifts", "nyc", "--from", "2026-03-07T00:00:00Z", "--to", "2026-03-10T00:00:00Z"]);
-    let starts: Vec<&str> = shifts.as_array().expect("list").iter().skip(1).map(|x| x["start"].as_str().unwrap_or("")).collect();
+    let shifts =
+        server.json(&["rotation", "shifts", "nyc", "--from", "2026-03-07T00:00:00Z", "--to", "2026-03-10T00:00:00Z"]);
+    let starts: Vec<&str> =
+        shifts.as_array().expect("list").iter().skip(1).map(|x| x["start"].as_str().unwrap_or("")).collect();
     assert_eq!(starts, ["2026-03-07T07:30:00Z", "2026-03-08T07:00:00Z", "2026-03-09T06:30:00Z"]);
-    let o = server.json(&["override", "create", "nyc", "--contact", "cy", "--start", "2026-03-08T10:00:00Z", "--end", "2026-03-08T11:00:00Z"]);
+    let o = server.json(&[
+        "override",
+        "create",
+        "nyc",
+        "--contact",
+        "cy",
+        "--start",
+        "2026-03-08T10:00:00Z",
+        "--end",
+        "2026-03-08T11:00:00Z",
+    ]);
     assert!(o["id"].is_string());
     let v = server.json(&["oncall", "--at", "2026-03-08T10:30:00Z"]);
     assert_eq!(v["items"][0]["contacts"], serde_json::json!([{"alias": "cy"}]));
-    let (ok, out, _) = server.muster(&["rotation", "shifts", "nyc", "--from", "2026-03-08T00:00:00Z", "--to", "2026-03-09T00:00:00Z", "--tz", "America/New_York"]);
+    let (ok, out, _) = server.muster(&[
+        "rotation",
+        "shifts",
+        "nyc",
+        "--from",
+        "2026-03-08T00:00:00Z",
+        "--to",
+        "2026-03-09T00:00:00Z",
+        "--tz",
+        "America/New_York",
+    ]);
     assert!(ok);
     assert!(out.contains("override") && out.contains("EDT") && out.contains("EST"), "{out}");
-    let mine = server.json(&["contact", "shifts", "cy", "--from", "2026-03-08T00:00:00Z", "--to", "2026-03-09T00:00:00Z"]);
+    let mine =
+        server.json(&["contact", "shifts", "cy", "--from", "2026-03-08T00:00:00Z", "--to", "2026-03-09T00:00:00Z"]);
     assert_eq!(mine.as_array().expect("list").len(), 1);
     let _ = std::fs::remove_dir_all(dir);
 }
