@@ -36,10 +36,101 @@ pub struct ContactSpec {
     /// For an on-call schedule: its rotations, by name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rotations: Vec<String>,
-    /// The engagement plan (personal) or escalation plan (escalation): stages, kept as given.
-    #[serde(default, skip_serializing_if = "Value::is_null")]
-    #[schema(value_type = Object)]
-    pub plan: Value,
+    /// How the contact is engaged: a person's channels stage by stage, or an escalation's
+    /// contacts and rotations stage by stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<ContactPlan>,
+}
+
+/// Stages of an engagement (a person's channels) or an escalation (contacts and rotations).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContactPlan {
+    pub stages: Vec<PlanStage>,
+    /// Escalations only: how many more times the whole plan runs while nobody acknowledges.
+    #[serde(default)]
+    pub repeat: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlanStage {
+    /// Minutes before the next stage starts.
+    #[serde(default)]
+    pub duration_minutes: u32,
+    pub targets: Vec<PlanTarget>,
+}
+
+/// One of `channel` (a person's plan), `contact` or `rotation` (an escalation's).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlanTarget {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<String>,
+    /// Escalations: an acknowledgement by this target stops the plan. When no target of a plan is
+    /// essential, any acknowledgement stops it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub essential: bool,
+    /// A person's channel: minutes between delivery retries when a send fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_interval_minutes: Option<u32>,
+}
+
+impl ContactPlan {
+    fn validate(self, kind: ContactType) -> Result<Self, Invalid> {
+        if self.stages.is_empty() {
+            return Err(Invalid::new("plan.stages", "a plan has at least one stage"));
+        }
+        if self.stages.len() > 30 {
+            return Err(Invalid::new("plan.stages", "a plan has at most 30 stages"));
+        }
+        if kind != ContactType::Escalation && self.repeat > 0 {
+            return Err(Invalid::new("plan.repeat", "only an escalation plan repeats"));
+        }
+        if self.repeat > 10 {
+            return Err(Invalid::new("plan.repeat", "at most 10 repeats"));
+        }
+        for (i, stage) in self.stages.iter().enumerate() {
+            let at = |f: &str| format!("plan.stages[{i}].{f}");
+            if stage.duration_minutes > 24 * 60 {
+                return Err(Invalid::new(at("durationMinutes"), "at most 1440 minutes"));
+            }
+            if stage.targets.is_empty() {
+                return Err(Invalid::new(at("targets"), "a stage has at least one target"));
+            }
+            for (j, t) in stage.targets.iter().enumerate() {
+                let field = at(&format!("targets[{j}]"));
+                let given = [t.channel.is_some(), t.contact.is_some(), t.rotation.is_some()].iter().filter(|b| **b).count();
+                if given != 1 {
+                    return Err(Invalid::new(field, "name exactly one of channel, contact or rotation"));
+                }
+                match kind {
+                    ContactType::Personal if t.channel.is_none() => {
+                        return Err(Invalid::new(field, "a person's plan pages their channels: name a channel"));
+                    }
+                    ContactType::Escalation if t.channel.is_some() => {
+                        return Err(Invalid::new(field, "an escalation pages contacts and rotations, not channels"));
+                    }
+                    ContactType::OncallSchedule => return Err(Invalid::new("plan", "an on-call schedule has no plan")),
+                    _ => {}
+                }
+                if t.retry_interval_minutes.is_some_and(|m| m > 60) {
+                    return Err(Invalid::new(format!("{field}.retryIntervalMinutes"), "at most 60 minutes"));
+                }
+            }
+        }
+        Ok(self)
+    }
+
+    /// Whether an acknowledgement by `alias` stops this (escalation) plan.
+    pub fn stops_on_ack_by(&self, alias: &str) -> bool {
+        let essentials: Vec<&PlanTarget> = self.stages.iter().flat_map(|s| &s.targets).filter(|t| t.essential).collect();
+        essentials.is_empty() || essentials.iter().any(|t| t.contact.as_deref() == Some(alias))
+    }
 }
 
 /// Checks an alias: 1 to 255 of `a-z`, `0-9`, `-`, `_`.
@@ -64,6 +155,17 @@ impl ContactSpec {
         if self.kind != ContactType::OncallSchedule && !self.rotations.is_empty() {
             return Err(Invalid::new("rotations", "only an ONCALL_SCHEDULE contact has rotations"));
         }
+        let plan = match self.plan {
+            Some(p) if self.kind == ContactType::OncallSchedule => {
+                let _ = p;
+                return Err(Invalid::new("plan", "an on-call schedule has no plan; it reaches whoever is on call"));
+            }
+            Some(p) => Some(p.validate(self.kind)?),
+            None if self.kind == ContactType::Escalation => {
+                return Err(Invalid::new("plan", "an escalation needs a plan of stages"));
+            }
+            None => None,
+        };
         if self.kind == ContactType::OncallSchedule && self.rotations.is_empty() {
             return Err(Invalid::new("rotations", "an ONCALL_SCHEDULE contact needs at least one rotation"));
         }
@@ -80,7 +182,7 @@ impl ContactSpec {
             kind: self.kind,
             time_zone,
             rotations,
-            plan: self.plan,
+            plan,
         })
     }
 }
@@ -95,8 +197,7 @@ pub struct Contact {
     pub kind: ContactType,
     pub time_zone: Option<String>,
     pub rotations: Vec<String>,
-    #[schema(value_type = Object)]
-    pub plan: Value,
+    pub plan: Option<ContactPlan>,
     pub stack: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -251,7 +352,7 @@ mod tests {
             kind,
             time_zone: Some("Europe/Rome".into()),
             rotations,
-            plan: Value::Null,
+            plan: None,
         };
         assert!(spec("ann-b_2", ContactType::Personal, vec![]).validate().is_ok());
         assert_eq!(spec("Ann", ContactType::Personal, vec![]).validate().expect_err("upper").field, "alias");

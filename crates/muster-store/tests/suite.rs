@@ -387,7 +387,7 @@ fn person(alias: &str) -> muster_core::contact::ContactSpec {
         kind: muster_core::contact::ContactType::Personal,
         time_zone: Some("Europe/Rome".into()),
         rotations: vec![],
-        plan: serde_json::Value::Null,
+        plan: None,
     }
 }
 

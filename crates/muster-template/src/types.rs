@@ -2,7 +2,7 @@
 //! properties become a Muster resource. Later capabilities add their types here.
 
 use muster_core::Invalid;
-use muster_core::contact::{ChannelSpec, ChannelType, ContactSpec, ContactType};
+use muster_core::contact::{ChannelSpec, ChannelType, ContactPlan, ContactSpec, ContactType, PlanStage, PlanTarget};
 use muster_core::incident::{Impact, Tags};
 use muster_core::plan::{IncidentTemplate, ResponsePlanSpec};
 use muster_core::rotation::{CoverageWindow, Day, HandOff, MonthlyHandOff, Recurrence, RotationSpec, WeeklyHandOff};
@@ -305,14 +305,32 @@ fn contact(v: &Value, _: &mut Vec<String>) -> Result<ResourceSpec, Invalid> {
         other => return Err(Invalid::new("Type", format!("{other:?}: use PERSONAL, ESCALATION or ONCALL_SCHEDULE"))),
     };
     let mut rotations = Vec::new();
+    let mut stages = Vec::new();
     for (i, stage) in p.list("Plan")?.iter().enumerate() {
         let st = Props::new(stage, &format!("Plan[{i}]"), &["DurationInMinutes", "Targets", "RotationIds"])?;
         rotations.extend(st.strings("RotationIds")?.iter().map(|r| arn_name(r, "rotation")));
+        let mut targets = Vec::new();
+        for (j, t) in st.list("Targets")?.iter().enumerate() {
+            let tp = Props::new(t, &format!("{}[{j}]", st.field("Targets")), &["ChannelTargetInfo", "ContactTargetInfo"])?;
+            if let Some(ch) = tp.get("ChannelTargetInfo") {
+                let ch = Props::new(ch, &tp.field("ChannelTargetInfo"), &["ChannelId", "RetryIntervalInMinutes"])?;
+                targets.push(PlanTarget {
+                    channel: Some(arn_name(&ch.required_string("ChannelId")?, "contact-channel")),
+                    retry_interval_minutes: ch.string("RetryIntervalInMinutes")?.map(|m| m.parse().unwrap_or(0)),
+                    ..Default::default()
+                });
+            } else if let Some(c) = tp.get("ContactTargetInfo") {
+                let c = Props::new(c, &tp.field("ContactTargetInfo"), &["ContactId", "IsEssential"])?;
+                let contact = c.required_string("ContactId")?;
+                let essential = matches!(c.get("IsEssential"), Some(Value::Bool(true))) || c.string("IsEssential")?.as_deref() == Some("true");
+                targets.push(PlanTarget { contact: Some(arn_name(&contact, "contact")), essential, ..Default::default() });
+            }
+        }
+        if !targets.is_empty() {
+            stages.push(PlanStage { duration_minutes: int(&st, "DurationInMinutes", 0)?, targets });
+        }
     }
-    let plan = match kind {
-        ContactType::OncallSchedule => Value::Null,
-        _ => p.get("Plan").cloned().unwrap_or(Value::Null),
-    };
+    let plan = (!stages.is_empty()).then_some(ContactPlan { stages, repeat: 0 });
     let spec = ContactSpec {
         alias: p.required_string("Alias")?,
         display_name: p.string("DisplayName")?,
@@ -325,7 +343,7 @@ fn contact(v: &Value, _: &mut Vec<String>) -> Result<ResourceSpec, Invalid> {
         let field = match e.field.as_str() {
             "alias" => "Alias".to_string(),
             "displayName" => "DisplayName".to_string(),
-            f if f.starts_with("rotations") => "Plan".to_string(),
+            f if f.starts_with("rotations") || f.starts_with("plan") => "Plan".to_string(),
             f => f.to_string(),
         };
         Invalid::new(field, e.message)

@@ -309,10 +309,10 @@ fn contacts_channels_and_rotations_from_cloudformation() {
     assert_eq!(c.kind, ContactType::OncallSchedule);
     assert_eq!(c.rotations, ["primary"]);
     let ResourceSpec::Contact(ann) = find("Ann") else { panic!("a contact") };
-    assert_eq!(
-        ann.plan[0]["Targets"][0]["ChannelTargetInfo"]["ChannelId"],
-        "arn:aws:ssm-contacts:local:000000000000:contact-channel/mail"
-    );
+    let stage = &ann.plan.as_ref().expect("a plan").stages[0];
+    assert_eq!(stage.duration_minutes, 5);
+    assert_eq!(stage.targets[0].channel.as_deref(), Some("mail"));
+    assert_eq!(stage.targets[0].retry_interval_minutes, Some(1));
 
     let bad = ONCALL_TEMPLATE.replace("TimeZoneId: Europe/Rome", "TimeZoneId: Europe/Atlantis");
     assert_eq!(
