@@ -104,7 +104,8 @@ impl ContactPlan {
             }
             for (j, t) in stage.targets.iter().enumerate() {
                 let field = at(&format!("targets[{j}]"));
-                let given = [t.channel.is_some(), t.contact.is_some(), t.rotation.is_some()].iter().filter(|b| **b).count();
+                let given =
+                    [t.channel.is_some(), t.contact.is_some(), t.rotation.is_some()].iter().filter(|b| **b).count();
                 if given != 1 {
                     return Err(Invalid::new(field, "name exactly one of channel, contact or rotation"));
                 }
@@ -128,7 +129,8 @@ impl ContactPlan {
 
     /// Whether an acknowledgement by `alias` stops this (escalation) plan.
     pub fn stops_on_ack_by(&self, alias: &str) -> bool {
-        let essentials: Vec<&PlanTarget> = self.stages.iter().flat_map(|s| &s.targets).filter(|t| t.essential).collect();
+        let essentials: Vec<&PlanTarget> =
+            self.stages.iter().flat_map(|s| &s.targets).filter(|t| t.essential).collect();
         essentials.is_empty() || essentials.iter().any(|t| t.contact.as_deref() == Some(alias))
     }
 }

@@ -219,6 +219,8 @@ pub struct NewIncident {
     pub client_token: Option<String>,
     pub created_by: String,
     pub now: Timestamp,
+    /// Contacts (aliases) to engage when the incident opens: the response plan's engagements.
+    pub engagements: Vec<String>,
 }
 
 /// Fills what the request leaves out from the plan's incident template, then checks the result.
@@ -268,7 +270,16 @@ pub fn prepare_start(
         client_token,
         created_by: actor.to_string(),
         now,
+        engagements: plan.map(|p| p.engagements.iter().map(|e| contact_alias(e)).collect()).unwrap_or_default(),
     })
+}
+
+/// A contact's alias from an alias or a contact ARN (`arn:aws:ssm-contacts:...:contact/ann`).
+pub fn contact_alias(key: &str) -> String {
+    match key.rsplit_once(":contact/") {
+        Some((_, alias)) => alias.to_string(),
+        None => key.to_string(),
+    }
 }
 
 /// A change to an incident, parsed. Absent fields stay as they are.

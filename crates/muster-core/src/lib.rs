@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod clock;
 pub mod contact;
+pub mod engage;
 pub mod error;
 pub mod ical;
 pub mod incident;

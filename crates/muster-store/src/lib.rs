@@ -6,16 +6,20 @@
 
 mod error;
 mod oncall;
+mod paging;
 mod sql;
 pub mod testing;
 
 pub use error::StoreError;
+pub use paging::{Acked, Effects, Finish, PageUpdate};
 pub use sql::SqlStore;
 
 use async_trait::async_trait;
+use jiff::SignedDuration;
 use jiff::Timestamp;
 use muster_core::auth::ApiToken;
 use muster_core::contact::{Channel, ChannelSpec, Contact, ContactSpec};
+use muster_core::engage::{Engagement, Job, NewJob, Page};
 use muster_core::incident::{
     Incident, IncidentPatch, IncidentStatus, NewEvent, NewIncident, RelatedItem, TimelineEvent,
 };
@@ -217,4 +221,31 @@ pub trait Store: Send + Sync + 'static {
         to: Timestamp,
     ) -> Result<Vec<(String, Override)>>;
     async fn delete_override(&self, rotation_id: &str, id: &str) -> Result<bool>;
+
+    /// A server-wide setting, set to `default` the first time it is asked for (by any node).
+    async fn setting(&self, name: &str, default: &str) -> Result<String>;
+
+    /// Writes jobs (a duplicate unique key is dropped) and wakes the workers.
+    async fn enqueue(&self, jobs: &[NewJob], now: Timestamp) -> Result<()>;
+    /// Claims up to `limit` due jobs for `node` for `lease`; a job whose lease ran out is due again.
+    /// On PostgreSQL concurrent claims never return the same job (`FOR UPDATE SKIP LOCKED`).
+    async fn claim_jobs(&self, node: &str, now: Timestamp, lease: SignedDuration, limit: u32) -> Result<Vec<Job>>;
+    /// When the next job falls due (or its lease runs out).
+    async fn next_job_due(&self) -> Result<Option<Timestamp>>;
+    /// Writes a job's effects and deletes it, in one transaction, if `node` still holds it.
+    async fn finish_job(&self, job_id: &str, node: &str, effects: &Effects, now: Timestamp) -> Result<Finish>;
+
+    async fn create_engagement(&self, e: &Engagement, first: &NewJob) -> Result<()>;
+    async fn get_engagement(&self, id: &str) -> Result<Option<Engagement>>;
+    async fn list_engagements(&self, incident_id: Option<&str>) -> Result<Vec<Engagement>>;
+    /// Stops an active engagement; false when it was not active.
+    async fn stop_engagement(&self, id: &str, now: Timestamp) -> Result<bool>;
+    async fn get_page(&self, id: &str) -> Result<Option<Page>>;
+    async fn list_pages(&self, incident_id: Option<&str>, engagement_id: Option<&str>) -> Result<Vec<Page>>;
+    /// The latest page to `address` with this reply code.
+    async fn page_by_code(&self, address: &str, code: &str) -> Result<Option<Page>>;
+    /// Whether the person acknowledged any page of this engagement.
+    async fn person_acked(&self, engagement_id: &str, contact: &str) -> Result<bool>;
+    /// Acknowledges a page, stops its engagement when the plan says so, and writes the timeline.
+    async fn acknowledge(&self, page_id: &str, by: &str, via: &str, now: Timestamp) -> Result<Option<Acked>>;
 }

@@ -8,11 +8,14 @@
 
 use crate::error::is_unique_violation;
 use crate::oncall;
+use crate::paging::{Acked, Effects, Finish};
 use crate::{Activation, Backend, IncidentPage, IncidentQuery, Result, StartOutcome, Store, StoreError, StoredStack};
 use async_trait::async_trait;
+use jiff::SignedDuration;
 use jiff::Timestamp;
 use muster_core::auth::{ApiToken, Role};
 use muster_core::contact::{Channel, ChannelSpec, Contact, ContactSpec};
+use muster_core::engage::{Engagement, EngagementStatus, Job, NewJob, Page, Task};
 use muster_core::incident::{
     Incident, IncidentPatch, NewEvent, NewIncident, PlanRef, RelatedItem, TimelineEvent, apply_patch,
 };
@@ -247,7 +250,7 @@ async fn fetch_incident(conn: &mut Conn, key: &str, lock: &str) -> Result<Option
     row.as_ref().map(incident_from_row).transpose()
 }
 
-async fn insert_event(conn: &mut Conn, incident_id: &str, e: &NewEvent) -> Result<TimelineEvent> {
+pub(crate) async fn insert_event(conn: &mut Conn, incident_id: &str, e: &NewEvent) -> Result<TimelineEvent> {
     sqlx::query(
         "INSERT INTO timeline_events (id, incident_id, event_time, created_at, event_type, actor, message, data) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -362,6 +365,23 @@ impl SqlStore {
             // A concurrent start opened the same dedupe string or used the same token first.
             return Ok(Attempt::Raced);
         }
+        for alias in &new.engagements {
+            let engagement = Engagement {
+                id: new_id(),
+                incident_id: Some(new.id.clone()),
+                contact: alias.clone(),
+                subject: format!("Incident #{number}: {} (impact {})", new.title, new.impact),
+                content: new.summary.clone().unwrap_or_default(),
+                status: EngagementStatus::Active,
+                created_at: now,
+                created_by: new.created_by.clone(),
+                stopped_at: None,
+                acknowledged_by: None,
+                acknowledged_via: None,
+            };
+            let first = NewJob::at(Task::StartEngagement { engagement_id: engagement.id.clone() }, now);
+            crate::paging::insert_engagement(&mut tx, &engagement, &first).await?;
+        }
         let mut message = format!("Incident #{number} started by {}", new.trigger.source);
         if let Some(p) = &new.response_plan {
             message.push_str(&format!(" from response plan {}", p.name));
@@ -376,6 +396,9 @@ impl SqlStore {
         insert_event(&mut tx, &new.id, &event).await?;
         let incident = fetch_incident(&mut tx, &new.id, "").await?;
         tx.commit().await?;
+        if !new.engagements.is_empty() {
+            self.notify_jobs().await;
+        }
         incident
             .map(|i| Attempt::Done(StartOutcome::Created(i)))
             .ok_or_else(|| StoreError::Internal("a new incident vanished".into()))
@@ -1061,6 +1084,62 @@ impl Store for SqlStore {
 
     async fn delete_override(&self, rotation_id: &str, id: &str) -> Result<bool> {
         self.delete_override_impl(rotation_id, id).await
+    }
+
+    async fn setting(&self, name: &str, default: &str) -> Result<String> {
+        self.setting_impl(name, default).await
+    }
+
+    async fn enqueue(&self, jobs: &[NewJob], now: Timestamp) -> Result<()> {
+        self.enqueue_impl(jobs, now).await
+    }
+
+    async fn claim_jobs(&self, node: &str, now: Timestamp, lease: SignedDuration, limit: u32) -> Result<Vec<Job>> {
+        self.claim_jobs_impl(node, now, lease, limit).await
+    }
+
+    async fn next_job_due(&self) -> Result<Option<Timestamp>> {
+        self.next_due_impl().await
+    }
+
+    async fn finish_job(&self, job_id: &str, node: &str, effects: &Effects, now: Timestamp) -> Result<Finish> {
+        self.finish_job_impl(job_id, node, effects, now).await
+    }
+
+    async fn create_engagement(&self, e: &Engagement, first: &NewJob) -> Result<()> {
+        self.create_engagement_impl(e, first).await
+    }
+
+    async fn get_engagement(&self, id: &str) -> Result<Option<Engagement>> {
+        self.get_engagement_impl(id).await
+    }
+
+    async fn list_engagements(&self, incident_id: Option<&str>) -> Result<Vec<Engagement>> {
+        self.list_engagements_impl(incident_id).await
+    }
+
+    async fn stop_engagement(&self, id: &str, now: Timestamp) -> Result<bool> {
+        self.stop_engagement_impl(id, now).await
+    }
+
+    async fn get_page(&self, id: &str) -> Result<Option<Page>> {
+        self.get_page_impl(id).await
+    }
+
+    async fn list_pages(&self, incident_id: Option<&str>, engagement_id: Option<&str>) -> Result<Vec<Page>> {
+        self.list_pages_impl(incident_id, engagement_id).await
+    }
+
+    async fn page_by_code(&self, address: &str, code: &str) -> Result<Option<Page>> {
+        self.page_by_code_impl(address, code).await
+    }
+
+    async fn person_acked(&self, engagement_id: &str, contact: &str) -> Result<bool> {
+        self.person_acked_impl(engagement_id, contact).await
+    }
+
+    async fn acknowledge(&self, page_id: &str, by: &str, via: &str, now: Timestamp) -> Result<Option<Acked>> {
+        self.acknowledge_impl(page_id, by, via, now).await
     }
 }
 

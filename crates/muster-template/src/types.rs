@@ -311,7 +311,8 @@ fn contact(v: &Value, _: &mut Vec<String>) -> Result<ResourceSpec, Invalid> {
         rotations.extend(st.strings("RotationIds")?.iter().map(|r| arn_name(r, "rotation")));
         let mut targets = Vec::new();
         for (j, t) in st.list("Targets")?.iter().enumerate() {
-            let tp = Props::new(t, &format!("{}[{j}]", st.field("Targets")), &["ChannelTargetInfo", "ContactTargetInfo"])?;
+            let tp =
+                Props::new(t, &format!("{}[{j}]", st.field("Targets")), &["ChannelTargetInfo", "ContactTargetInfo"])?;
             if let Some(ch) = tp.get("ChannelTargetInfo") {
                 let ch = Props::new(ch, &tp.field("ChannelTargetInfo"), &["ChannelId", "RetryIntervalInMinutes"])?;
                 targets.push(PlanTarget {
@@ -322,8 +323,13 @@ fn contact(v: &Value, _: &mut Vec<String>) -> Result<ResourceSpec, Invalid> {
             } else if let Some(c) = tp.get("ContactTargetInfo") {
                 let c = Props::new(c, &tp.field("ContactTargetInfo"), &["ContactId", "IsEssential"])?;
                 let contact = c.required_string("ContactId")?;
-                let essential = matches!(c.get("IsEssential"), Some(Value::Bool(true))) || c.string("IsEssential")?.as_deref() == Some("true");
-                targets.push(PlanTarget { contact: Some(arn_name(&contact, "contact")), essential, ..Default::default() });
+                let essential = matches!(c.get("IsEssential"), Some(Value::Bool(true)))
+                    || c.string("IsEssential")?.as_deref() == Some("true");
+                targets.push(PlanTarget {
+                    contact: Some(arn_name(&contact, "contact")),
+                    essential,
+                    ..Default::default()
+                });
             }
         }
         if !targets.is_empty() {
