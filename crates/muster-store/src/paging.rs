@@ -277,8 +277,9 @@ impl SqlStore {
         for (incident, event) in &effects.events {
             insert_event(&mut tx, incident, event).await?;
         }
-        insert_jobs(&mut tx, &effects.jobs, now).await?;
+        // Deleted before the new jobs go in, so a job may hand its unique key on to its successor.
         sqlx::query("DELETE FROM jobs WHERE id = $1").bind(job_id).execute(&mut *tx).await?;
+        insert_jobs(&mut tx, &effects.jobs, now).await?;
         tx.commit().await?;
         if !effects.jobs.is_empty() {
             self.notify_jobs().await;

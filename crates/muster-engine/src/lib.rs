@@ -1,0 +1,196 @@
+//! The engine: workers that claim due jobs and carry out what they decide, through the notifiers.
+//!
+//! Every job's database effects are written in one transaction with the job's deletion, and only
+//! while this node still holds the job's lease, so a job runs once per due time across nodes. A
+//! send cannot be part of a transaction: a page is written (outbox) before it is sent, sent, then
+//! its receipt written; a node that dies in between leaves the job to be taken over, and the page
+//! is sent again with the same idempotency key.
+
+pub mod links;
+mod notifiers;
+mod tasks;
+
+pub use notifiers::{Notifiers, ProviderConfig};
+
+use jiff::{SignedDuration, Timestamp};
+use muster_core::Clock;
+use muster_core::engage::{Job, NewJob, Task};
+use muster_store::{Effects, Finish, Store, StoreError};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// How long a claim holds a job before another node may take it over.
+pub const LEASE: SignedDuration = SignedDuration::from_secs(60);
+/// Jobs claimed at once.
+const BATCH: u32 = 64;
+/// The longest a worker sleeps without looking for due jobs.
+const MAX_SLEEP: Duration = Duration::from_millis(1000);
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Base of links in messages (acknowledgement links); without it pages carry no link.
+    pub public_url: Option<String>,
+    /// Minutes before a shift starts that its incoming person is told; 0 turns notices off.
+    pub handoff_notice_minutes: i64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self { public_url: None, handoff_notice_minutes: 30 }
+    }
+}
+
+pub struct Engine {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) notifiers: Notifiers,
+    pub(crate) config: EngineConfig,
+    pub(crate) node: String,
+    /// Key of the HMAC that signs acknowledgement links.
+    pub(crate) link_key: String,
+    wake: Arc<Notify>,
+}
+
+#[derive(Debug)]
+pub enum EngineError {
+    Store(StoreError),
+}
+
+impl From<StoreError> for EngineError {
+    fn from(e: StoreError) -> Self {
+        EngineError::Store(e)
+    }
+}
+
+impl std::fmt::Display for EngineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EngineError::Store(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl Engine {
+    /// An engine for this node. The link key is shared by every node through the database.
+    pub async fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        notifiers: Notifiers,
+        config: EngineConfig,
+    ) -> Result<Self, EngineError> {
+        let random: String = (0..4).map(|_| format!("{:016x}", rand::random::<u64>())).collect();
+        let link_key = store.setting("ack_link_key", &random).await?;
+        if config.handoff_notice_minutes > 0 {
+            store
+                .enqueue(
+                    &[NewJob::at(Task::PlanHandoffNotices, clock.now()).unique("plan-handoff-notices")],
+                    clock.now(),
+                )
+                .await?;
+        }
+        let node = format!("node-{}", muster_core::new_id());
+        Ok(Self { store, clock, notifiers, config, node, link_key, wake: Arc::new(Notify::new()) })
+    }
+
+    /// Wakes this node's worker (after jobs were written here).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// Runs every job due now, until none is; returns how many ran. Tests drive simulated time
+    /// with this and a manual clock.
+    pub async fn run_due(&self) -> Result<usize, EngineError> {
+        let mut ran = 0;
+        loop {
+            let jobs = self.store.claim_jobs(&self.node, self.clock.now(), LEASE, BATCH).await?;
+            if jobs.is_empty() {
+                return Ok(ran);
+            }
+            for job in jobs {
+                self.run_one(job).await;
+                ran += 1;
+            }
+        }
+    }
+
+    async fn run_one(&self, job: Job) {
+        let kind = job.task.kind();
+        let id = job.id.clone();
+        if let Err(e) = self.handle(job).await {
+            // The job stays claimed until its lease runs out, then runs again (here or elsewhere).
+            tracing::warn!(job = %id, kind, error = %e, "job failed; it will run again after its lease");
+        }
+    }
+
+    pub(crate) async fn finish(&self, job: &Job, effects: Effects) -> Result<Finish, EngineError> {
+        let outcome = self.store.finish_job(&job.id, &self.node, &effects, self.clock.now()).await?;
+        if outcome == Finish::Guarded {
+            // The engagement was acknowledged or stopped meanwhile: drop the job, write nothing.
+            return Ok(self.store.finish_job(&job.id, &self.node, &Effects::default(), self.clock.now()).await?);
+        }
+        if outcome == Finish::LeaseLost {
+            tracing::warn!(job = %job.id, "lease lost before the job finished; another node has it");
+        }
+        Ok(outcome)
+    }
+
+    /// Works until `shutdown` completes: claims due jobs, then sleeps until the next is due, a
+    /// wake-up comes (from this node, or from another through PostgreSQL's LISTEN/NOTIFY), or a
+    /// second passes.
+    pub async fn run(self: Arc<Self>, database_url: Option<String>, shutdown: impl std::future::Future<Output = ()>) {
+        let mut listener = match database_url.as_deref() {
+            Some(url) if url.starts_with("postgres") => match sqlx::postgres::PgListener::connect(url).await {
+                Ok(mut l) => match l.listen("muster_jobs").await {
+                    Ok(()) => Some(l),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot LISTEN for job wake-ups; polling instead");
+                        None
+                    }
+                },
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot connect a job listener; polling instead");
+                    None
+                }
+            },
+            _ => None,
+        };
+        tokio::pin!(shutdown);
+        loop {
+            if let Err(e) = self.run_due().await {
+                tracing::warn!(error = %e, "job worker: database error");
+            }
+            let sleep = match self.store.next_job_due().await {
+                Ok(Some(due)) => {
+                    let wait = due.duration_since(self.clock.now());
+                    if wait.is_negative() { Duration::ZERO } else { wait.unsigned_abs().min(MAX_SLEEP) }
+                }
+                _ => MAX_SLEEP,
+            };
+            let notified = async {
+                match listener.as_mut() {
+                    Some(l) => {
+                        if l.recv().await.is_err() {
+                            tokio::time::sleep(MAX_SLEEP).await;
+                        }
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = tokio::time::sleep(sleep) => {},
+                () = self.wake.notified() => {},
+                () = notified => {},
+            }
+        }
+    }
+
+    pub(crate) fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+}

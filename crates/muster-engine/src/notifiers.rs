@@ -1,0 +1,87 @@
+//! The notifiers this server has, from its provider settings.
+
+use muster_core::contact::ChannelType;
+use muster_notify::{ConfigError, Notifier, SendError, email, http_client, slack, twilio, webhook};
+
+/// Provider settings, as `muster serve` reads them from its config file and environment.
+#[derive(Debug, Clone, Default)]
+pub struct ProviderConfig {
+    pub smtp_url: Option<String>,
+    pub smtp_from: Option<String>,
+    pub twilio_api_url: Option<String>,
+    pub twilio_account_sid: Option<String>,
+    pub twilio_auth_token: Option<String>,
+    pub twilio_from: Option<String>,
+    pub slack_api_url: Option<String>,
+    pub slack_bot_token: Option<String>,
+    pub webhook_signing_secret: Option<String>,
+}
+
+pub struct Notifiers {
+    webhook: webhook::Webhook,
+    email: Option<email::Email>,
+    sms: Option<twilio::Twilio>,
+    voice: Option<twilio::Twilio>,
+    slack: Option<slack::Slack>,
+}
+
+impl Notifiers {
+    /// Builds every configured notifier, refusing a bad setting by name before anything is sent.
+    pub fn new(c: &ProviderConfig) -> Result<Self, ConfigError> {
+        let http = http_client();
+        let email = match (&c.smtp_url, &c.smtp_from) {
+            (Some(url), Some(from)) => Some(email::Email::new(email::Config { url: url.clone(), from: from.clone() })?),
+            (Some(_), None) => return Err(ConfigError::new("MUSTER_SMTP_FROM", "is required with MUSTER_SMTP_URL")),
+            _ => None,
+        };
+        let twilio_config = match (&c.twilio_account_sid, &c.twilio_auth_token, &c.twilio_from) {
+            (Some(sid), Some(token), Some(from)) => Some(twilio::Config {
+                api_url: c.twilio_api_url.clone().unwrap_or_else(|| "https://api.twilio.com".into()),
+                account_sid: sid.clone(),
+                auth_token: token.clone(),
+                from: from.clone(),
+            }),
+            (None, None, None) => None,
+            _ => {
+                return Err(ConfigError::new(
+                    "MUSTER_TWILIO_ACCOUNT_SID",
+                    "SMS and voice need MUSTER_TWILIO_ACCOUNT_SID, MUSTER_TWILIO_AUTH_TOKEN and MUSTER_TWILIO_FROM together",
+                ));
+            }
+        };
+        let (sms, voice) = match twilio_config {
+            Some(cfg) => (
+                Some(twilio::Twilio::new(cfg.clone(), twilio::Kind::Sms, http.clone())?),
+                Some(twilio::Twilio::new(cfg, twilio::Kind::Voice, http.clone())?),
+            ),
+            None => (None, None),
+        };
+        let slack = match &c.slack_bot_token {
+            Some(token) => Some(slack::Slack::new(
+                slack::Config {
+                    api_url: c.slack_api_url.clone().unwrap_or_else(|| "https://slack.com/api".into()),
+                    bot_token: token.clone(),
+                },
+                http.clone(),
+            )?),
+            None => None,
+        };
+        let webhook =
+            webhook::Webhook::new(webhook::Config { signing_secret: c.webhook_signing_secret.clone() }, http)?;
+        Ok(Self { webhook, email, sms, voice, slack })
+    }
+
+    /// The notifier for a channel type, or a permanent error naming the missing provider.
+    pub fn for_channel(&self, kind: ChannelType) -> Result<&dyn Notifier, SendError> {
+        let missing = |what: &str| SendError::Permanent(format!("no {what} provider is configured on this server"));
+        match kind {
+            ChannelType::Webhook => Ok(&self.webhook),
+            ChannelType::Email => {
+                self.email.as_ref().map(|n| n as &dyn Notifier).ok_or_else(|| missing("email (SMTP)"))
+            }
+            ChannelType::Sms => self.sms.as_ref().map(|n| n as &dyn Notifier).ok_or_else(|| missing("SMS")),
+            ChannelType::Voice => self.voice.as_ref().map(|n| n as &dyn Notifier).ok_or_else(|| missing("voice")),
+            ChannelType::Chat => self.slack.as_ref().map(|n| n as &dyn Notifier).ok_or_else(|| missing("Slack")),
+        }
+    }
+}

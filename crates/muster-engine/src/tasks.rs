@@ -1,0 +1,514 @@
+//! What each job does.
+
+use crate::{Engine, EngineError, links};
+use jiff::{SignedDuration, Timestamp};
+use muster_core::contact::{ActivationStatus, Contact, ContactPlan, ContactType, PlanStage, PlanTarget};
+use muster_core::engage::{EngagementStatus, Job, MAX_DELIVERY_ATTEMPTS, NewJob, Page, PageStatus, Task, retry_delay};
+use muster_core::incident::NewEvent;
+use muster_core::new_id;
+use muster_notify::{Message, SendError, Sent};
+use muster_store::{Effects, PageUpdate};
+use rand::Rng;
+
+fn event(kind: &str, message: String, data: serde_json::Value, now: Timestamp) -> NewEvent {
+    NewEvent::new(kind, "muster", message, data, now)
+}
+
+/// A person's default plan: every activated channel at once.
+fn default_plan(channels: &[String]) -> ContactPlan {
+    ContactPlan {
+        stages: vec![PlanStage {
+            duration_minutes: 0,
+            targets: channels.iter().map(|c| PlanTarget { channel: Some(c.clone()), ..Default::default() }).collect(),
+        }],
+        repeat: 0,
+    }
+}
+
+impl Engine {
+    pub(crate) async fn handle(&self, job: Job) -> Result<(), EngineError> {
+        match job.task.clone() {
+            Task::StartEngagement { engagement_id } => self.start_engagement(&job, &engagement_id).await,
+            Task::EscalationStage { engagement_id, escalation, stage, round } => {
+                self.escalation_stage(&job, &engagement_id, &escalation, stage, round).await
+            }
+            Task::ContactStage { engagement_id, contact, stage, essential } => {
+                self.contact_stage(&job, &engagement_id, &contact, stage, essential).await
+            }
+            Task::DeliverPage { page_id } => self.deliver_page(&job, &page_id).await,
+            Task::PlanHandoffNotices => self.plan_handoff_notices(&job).await,
+            Task::HandoffNotice { rotation_id, shift_start, contact } => {
+                self.handoff_notice(&job, &rotation_id, shift_start, &contact).await
+            }
+        }
+    }
+
+    /// The people on call in a rotation at `at`, overrides included.
+    async fn on_call(&self, rotation: &str, at: Timestamp) -> Result<Vec<String>, EngineError> {
+        let Some(r) = self.store.get_rotation(rotation).await? else { return Ok(vec![]) };
+        let Ok(schedule) = r.spec.schedule() else { return Ok(vec![]) };
+        let overrides: Vec<_> = self
+            .store
+            .list_overrides(Some(&r.id), at, at + SignedDuration::from_nanos(1))
+            .await?
+            .into_iter()
+            .map(|(_, o)| o)
+            .collect();
+        Ok(schedule.on_call(at, &overrides))
+    }
+
+    /// The people a contact reaches now: a person itself, an on-call schedule's people on call.
+    async fn people_of(&self, c: &Contact, at: Timestamp) -> Result<Vec<String>, EngineError> {
+        Ok(match c.kind {
+            ContactType::Personal => vec![c.alias.clone()],
+            ContactType::OncallSchedule => {
+                let mut out = Vec::new();
+                for r in &c.rotations {
+                    for p in self.on_call(r, at).await? {
+                        if !out.contains(&p) {
+                            out.push(p);
+                        }
+                    }
+                }
+                out
+            }
+            ContactType::Escalation => vec![],
+        })
+    }
+
+    async fn start_engagement(&self, job: &Job, engagement_id: &str) -> Result<(), EngineError> {
+        let now = self.now();
+        let Some(e) = self.store.get_engagement(engagement_id).await? else {
+            self.finish(job, Effects::default()).await?;
+            return Ok(());
+        };
+        let mut fx = Effects { guard: Some(e.id.clone()), ..Effects::default() };
+        let note = |fx: &mut Effects, kind: &str, message: String| {
+            if let Some(i) = &e.incident_id {
+                fx.events.push((
+                    i.clone(),
+                    event(kind, message, serde_json::json!({"engagementId": e.id, "contact": e.contact}), now),
+                ));
+            }
+        };
+        match self.store.get_contact(&e.contact).await? {
+            None => {
+                note(&mut fx, "engagement.failed", format!("Cannot engage {}: there is no such contact", e.contact))
+            }
+            Some(c) if c.kind == ContactType::Escalation => {
+                note(&mut fx, "engagement.started", format!("Engaging escalation plan {}", c.alias));
+                fx.jobs.push(NewJob::at(
+                    Task::EscalationStage {
+                        engagement_id: e.id.clone(),
+                        escalation: c.alias.clone(),
+                        stage: 0,
+                        round: 0,
+                    },
+                    now,
+                ));
+            }
+            Some(c) => {
+                let people = self.people_of(&c, now).await?;
+                if people.is_empty() {
+                    note(&mut fx, "engagement.failed", format!("Cannot engage {}: nobody is on call", c.alias));
+                } else {
+                    note(&mut fx, "engagement.started", format!("Engaging {}: {}", c.alias, people.join(", ")));
+                }
+                for p in people {
+                    fx.jobs.push(NewJob::at(
+                        Task::ContactStage { engagement_id: e.id.clone(), contact: p, stage: 0, essential: true },
+                        now,
+                    ));
+                }
+            }
+        }
+        self.finish(job, fx).await?;
+        Ok(())
+    }
+
+    async fn escalation_stage(
+        &self,
+        job: &Job,
+        engagement_id: &str,
+        escalation: &str,
+        stage: u32,
+        round: u32,
+    ) -> Result<(), EngineError> {
+        let now = self.now();
+        let (Some(e), Some(c)) =
+            (self.store.get_engagement(engagement_id).await?, self.store.get_contact(escalation).await?)
+        else {
+            self.finish(job, Effects::default()).await?;
+            return Ok(());
+        };
+        let Some(plan) = c.plan.clone() else {
+            self.finish(job, Effects::default()).await?;
+            return Ok(());
+        };
+        let Some(current) = plan.stages.get(stage as usize) else {
+            self.finish(job, Effects::default()).await?;
+            return Ok(());
+        };
+        let mut fx = Effects { guard: Some(e.id.clone()), ..Effects::default() };
+        let mut paged: Vec<String> = Vec::new();
+        let mut skipped: Vec<String> = Vec::new();
+        for t in &current.targets {
+            let people = if let Some(r) = &t.rotation {
+                self.on_call(r, now).await?
+            } else if let Some(alias) = &t.contact {
+                match self.store.get_contact(alias).await? {
+                    Some(tc) if tc.kind != ContactType::Escalation => self.people_of(&tc, now).await?,
+                    _ => {
+                        skipped.push(alias.clone());
+                        vec![]
+                    }
+                }
+            } else {
+                vec![]
+            };
+            for p in people {
+                if !paged.contains(&p) {
+                    fx.jobs.push(NewJob::at(
+                        Task::ContactStage {
+                            engagement_id: e.id.clone(),
+                            contact: p.clone(),
+                            stage: 0,
+                            essential: t.essential,
+                        },
+                        now,
+                    ));
+                    paged.push(p);
+                }
+            }
+        }
+        let last = stage as usize + 1 == plan.stages.len();
+        let next = if !last {
+            Some((stage + 1, round))
+        } else if round < plan.repeat {
+            Some((0, round + 1))
+        } else {
+            None
+        };
+        if let Some((s, r)) = next {
+            let due = now + SignedDuration::from_mins(i64::from(current.duration_minutes));
+            fx.jobs.push(NewJob::at(
+                Task::EscalationStage { engagement_id: e.id.clone(), escalation: c.alias.clone(), stage: s, round: r },
+                due,
+            ));
+        }
+        if let Some(incident) = &e.incident_id {
+            let mut message = format!(
+                "Escalation {} stage {} of {}{}: {}",
+                c.alias,
+                stage + 1,
+                plan.stages.len(),
+                if round > 0 { format!(" (round {})", round + 1) } else { String::new() },
+                if paged.is_empty() { "nobody to page".to_string() } else { format!("paging {}", paged.join(", ")) }
+            );
+            if !skipped.is_empty() {
+                message.push_str(&format!("; skipped {} (not found or an escalation)", skipped.join(", ")));
+            }
+            let data = serde_json::json!({"engagementId": e.id, "stage": stage, "round": round, "paged": paged});
+            fx.events.push((incident.clone(), event("engagement.stage", message, data, now)));
+        }
+        self.finish(job, fx).await?;
+        Ok(())
+    }
+
+    async fn contact_stage(
+        &self,
+        job: &Job,
+        engagement_id: &str,
+        alias: &str,
+        stage: u32,
+        essential: bool,
+    ) -> Result<(), EngineError> {
+        let now = self.now();
+        let e = self.store.get_engagement(engagement_id).await?;
+        let person = self.store.get_contact(alias).await?;
+        let (Some(e), Some(person)) = (e, person) else {
+            self.finish(job, Effects::default()).await?;
+            return Ok(());
+        };
+        if e.status != EngagementStatus::Active || self.store.person_acked(&e.id, alias).await? {
+            self.finish(job, Effects::default()).await?;
+            return Ok(());
+        }
+        let channels = self.store.list_channels(&person.id).await?;
+        let active: Vec<String> = channels
+            .iter()
+            .filter(|c| c.activation_status == ActivationStatus::Activated)
+            .map(|c| c.name.clone())
+            .collect();
+        let plan = person.plan.clone().unwrap_or_else(|| default_plan(&active));
+        let mut fx = Effects { guard: Some(e.id.clone()), ..Effects::default() };
+        let mut notes = Vec::new();
+        if let Some(current) = plan.stages.get(stage as usize) {
+            for t in &current.targets {
+                let Some(name) = &t.channel else { continue };
+                match channels.iter().find(|c| &c.name == name) {
+                    Some(ch) if ch.activation_status == ActivationStatus::Activated => {
+                        let page = Page {
+                            id: new_id(),
+                            engagement_id: e.id.clone(),
+                            incident_id: e.incident_id.clone(),
+                            contact: person.alias.clone(),
+                            channel_id: ch.id.clone(),
+                            channel_name: ch.name.clone(),
+                            channel_type: ch.kind,
+                            address: ch.address.clone(),
+                            stage,
+                            status: PageStatus::Pending,
+                            attempts: 0,
+                            last_error: None,
+                            ack_code: format!("{:06}", rand::rng().random_range(0..1_000_000u32)),
+                            created_at: now,
+                            sent_at: None,
+                            delivered_at: None,
+                            read_at: None,
+                            read_by: None,
+                            read_via: None,
+                        };
+                        fx.jobs.push(NewJob::at(Task::DeliverPage { page_id: page.id.clone() }, now));
+                        fx.pages.push(page);
+                    }
+                    Some(ch) => {
+                        notes.push(format!("channel {} of {} is not activated; skipped", ch.name, person.alias))
+                    }
+                    None => notes.push(format!("{} has no channel {name}; skipped", person.alias)),
+                }
+            }
+            if fx.pages.is_empty() && notes.is_empty() {
+                notes.push(format!("{} has no activated channel to page", person.alias));
+            }
+            if stage as usize + 1 < plan.stages.len() {
+                let due = now + SignedDuration::from_mins(i64::from(current.duration_minutes));
+                fx.jobs.push(NewJob::at(
+                    Task::ContactStage {
+                        engagement_id: e.id.clone(),
+                        contact: alias.to_string(),
+                        stage: stage + 1,
+                        essential,
+                    },
+                    due,
+                ));
+            }
+        }
+        if let Some(incident) = &e.incident_id {
+            let via: Vec<String> =
+                fx.pages.iter().map(|p| format!("{} ({})", p.channel_name, p.channel_type.as_str())).collect();
+            let mut message = if via.is_empty() {
+                format!("Could not page {}", person.alias)
+            } else {
+                format!("Paging {} via {}", person.alias, via.join(", "))
+            };
+            if !notes.is_empty() {
+                message.push_str(&format!(" ({})", notes.join("; ")));
+            }
+            let data = serde_json::json!({"engagementId": e.id, "contact": person.alias, "stage": stage, "pages": fx.pages.iter().map(|p| &p.id).collect::<Vec<_>>()});
+            fx.events.push((incident.clone(), event("page.decided", message, data, now)));
+        }
+        self.finish(job, fx).await?;
+        Ok(())
+    }
+
+    fn message_for(&self, page: &Page, subject: &str, content: &str) -> Message {
+        let ack_url =
+            self.config.public_url.as_deref().map(|u| links::ack_link(u, &self.link_key, &page.id, self.now()));
+        let mut text = content.to_string();
+        if text.is_empty() {
+            text = subject.to_string();
+        }
+        if ack_url.is_none() {
+            text.push_str(&format!("\n\nAcknowledge with: muster page ack {}", page.id));
+        }
+        Message {
+            id: page.id.clone(),
+            subject: subject.to_string(),
+            text,
+            ack_url,
+            ack_code: Some(page.ack_code.clone()),
+            incident_url: None,
+        }
+    }
+
+    async fn deliver_page(&self, job: &Job, page_id: &str) -> Result<(), EngineError> {
+        let Some(page) = self.store.get_page(page_id).await? else {
+            self.finish(job, Effects::default()).await?;
+            return Ok(());
+        };
+        if page.status != PageStatus::Pending {
+            self.finish(job, Effects::default()).await?;
+            return Ok(());
+        }
+        let engagement = self.store.get_engagement(&page.engagement_id).await?;
+        let live = engagement.as_ref().is_some_and(|e| e.status == EngagementStatus::Active)
+            && !self.store.person_acked(&page.engagement_id, &page.contact).await?;
+        let Some(e) = engagement.filter(|_| live) else {
+            let update = PageUpdate {
+                id: page.id.clone(),
+                status: PageStatus::Cancelled,
+                attempts: page.attempts,
+                last_error: None,
+                sent_at: None,
+                delivered_at: None,
+            };
+            self.finish(job, Effects { page_update: Some(update), ..Effects::default() }).await?;
+            return Ok(());
+        };
+        let message = self.message_for(&page, &e.subject, &e.content);
+        let outcome = match self.notifiers.for_channel(page.channel_type) {
+            Ok(n) => n.send(&page.address, &message).await,
+            Err(err) => Err(err),
+        };
+        let now = self.now();
+        let attempts = page.attempts + 1;
+        let mut fx = Effects::default();
+        let label = format!("{} via {} ({})", page.contact, page.channel_name, page.channel_type.as_str());
+        match outcome {
+            Ok(sent) => {
+                let delivered = sent == Sent::Delivered;
+                fx.page_update = Some(PageUpdate {
+                    id: page.id.clone(),
+                    status: if delivered { PageStatus::Delivered } else { PageStatus::Sent },
+                    attempts,
+                    last_error: None,
+                    sent_at: Some(now),
+                    delivered_at: delivered.then_some(now),
+                });
+                if let Some(i) = &page.incident_id {
+                    let data = serde_json::json!({"pageId": page.id, "contact": page.contact, "channel": page.channel_name, "attempts": attempts});
+                    fx.events.push((i.clone(), event("page.sent", format!("Paged {label}"), data, now)));
+                }
+            }
+            Err(SendError::Retryable(why)) if attempts < MAX_DELIVERY_ATTEMPTS => {
+                tracing::info!(page = %page.id, attempts, error = %why, "page delivery failed; retrying");
+                fx.page_update = Some(PageUpdate {
+                    id: page.id.clone(),
+                    status: PageStatus::Pending,
+                    attempts,
+                    last_error: Some(why),
+                    sent_at: None,
+                    delivered_at: None,
+                });
+                let due = now + retry_delay(attempts, None, rand::random::<f64>());
+                fx.jobs.push(NewJob::at(Task::DeliverPage { page_id: page.id.clone() }, due));
+            }
+            Err(SendError::Retryable(why) | SendError::Permanent(why)) => {
+                tracing::warn!(page = %page.id, attempts, error = %why, "page delivery failed for good");
+                fx.page_update = Some(PageUpdate {
+                    id: page.id.clone(),
+                    status: PageStatus::Error,
+                    attempts,
+                    last_error: Some(why.clone()),
+                    sent_at: None,
+                    delivered_at: None,
+                });
+                if let Some(i) = &page.incident_id {
+                    let data = serde_json::json!({"pageId": page.id, "contact": page.contact, "channel": page.channel_name, "attempts": attempts, "error": why});
+                    fx.events.push((
+                        i.clone(),
+                        event(
+                            "page.failed",
+                            format!("Could not page {label} after {attempts} attempt(s): {why}"),
+                            data,
+                            now,
+                        ),
+                    ));
+                }
+            }
+        }
+        self.finish(job, fx).await?;
+        Ok(())
+    }
+
+    /// Every quarter hour: schedule the notices for shifts starting in the coming window.
+    async fn plan_handoff_notices(&self, job: &Job) -> Result<(), EngineError> {
+        let now = self.now();
+        let lead = SignedDuration::from_mins(self.config.handoff_notice_minutes);
+        let step = SignedDuration::from_mins(15);
+        let mut fx = Effects::default();
+        if self.config.handoff_notice_minutes > 0 {
+            // Windows follow each other from the job's due time, so they tile however late it runs.
+            let (from, to) = (job.due_at + lead, job.due_at + lead + step);
+            for r in self.store.list_rotations().await? {
+                let Ok(schedule) = r.spec.schedule() else { continue };
+                let overrides: Vec<_> =
+                    self.store.list_overrides(Some(&r.id), from, to).await?.into_iter().map(|(_, o)| o).collect();
+                let Ok(shifts) = schedule.shifts(from - SignedDuration::from_secs(1), to, &overrides) else { continue };
+                for (i, s) in shifts.iter().enumerate() {
+                    if s.start < from || s.start >= to || s.start <= now {
+                        continue;
+                    }
+                    // Only a change of people is a handoff worth a notice.
+                    let before = if i > 0 && shifts[i - 1].end == s.start {
+                        shifts[i - 1].contacts.clone()
+                    } else {
+                        schedule.on_call(s.start - SignedDuration::from_secs(1), &overrides)
+                    };
+                    for c in s.contacts.iter().filter(|c| !before.contains(c)) {
+                        let key = format!("handoff:{}:{}:{c}", r.id, s.start.as_millisecond());
+                        fx.jobs.push(
+                            NewJob::at(
+                                Task::HandoffNotice {
+                                    rotation_id: r.id.clone(),
+                                    shift_start: s.start,
+                                    contact: c.clone(),
+                                },
+                                s.start - lead,
+                            )
+                            .unique(key),
+                        );
+                    }
+                }
+            }
+            fx.jobs.push(NewJob::at(Task::PlanHandoffNotices, job.due_at + step).unique("plan-handoff-notices"));
+        }
+        self.finish(job, fx).await?;
+        Ok(())
+    }
+
+    async fn handoff_notice(
+        &self,
+        job: &Job,
+        rotation_id: &str,
+        start: Timestamp,
+        alias: &str,
+    ) -> Result<(), EngineError> {
+        let rotation = self.store.get_rotation(rotation_id).await?;
+        let person = self.store.get_contact(alias).await?;
+        if let (Some(r), Some(p)) = (rotation, person) {
+            let local =
+                start.to_zoned(r.spec.schedule().map(|s| s.time_zone().clone()).unwrap_or(jiff::tz::TimeZone::UTC));
+            let message = Message {
+                id: format!("handoff-{}-{}-{alias}", r.id, start.as_millisecond()),
+                subject: format!("Your on-call shift in {} starts at {}", r.spec.name, local.strftime("%a %H:%M %Z")),
+                text: format!(
+                    "You are on call in rotation {} from {}.",
+                    r.spec.name,
+                    local.strftime("%Y-%m-%d %H:%M %Z")
+                ),
+                ack_url: None,
+                ack_code: None,
+                incident_url: None,
+            };
+            for ch in self.store.list_channels(&p.id).await? {
+                if ch.activation_status != ActivationStatus::Activated {
+                    continue;
+                }
+                let result = match self.notifiers.for_channel(ch.kind) {
+                    Ok(n) => n.send(&ch.address, &message).await,
+                    Err(e) => Err(e),
+                };
+                match result {
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::info!(contact = %alias, channel = %ch.name, error = %e, "handoff notice not sent through this channel")
+                    }
+                }
+            }
+        }
+        self.finish(job, Effects::default()).await?;
+        Ok(())
+    }
+}
