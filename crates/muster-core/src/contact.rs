@@ -58,7 +58,20 @@ pub struct PlanStage {
     /// Minutes before the next stage starts.
     #[serde(default)]
     pub duration_minutes: u32,
+    /// Seconds before the next stage starts, when finer than minutes is wanted (wins over minutes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<u32>,
     pub targets: Vec<PlanTarget>,
+}
+
+impl PlanStage {
+    /// How long this stage lasts before the next one starts.
+    pub fn duration(&self) -> jiff::SignedDuration {
+        match self.duration_seconds {
+            Some(s) => jiff::SignedDuration::from_secs(i64::from(s)),
+            None => jiff::SignedDuration::from_mins(i64::from(self.duration_minutes)),
+        }
+    }
 }
 
 /// One of `channel` (a person's plan), `contact` or `rotation` (an escalation's).
@@ -98,6 +111,9 @@ impl ContactPlan {
             let at = |f: &str| format!("plan.stages[{i}].{f}");
             if stage.duration_minutes > 24 * 60 {
                 return Err(Invalid::new(at("durationMinutes"), "at most 1440 minutes"));
+            }
+            if stage.duration_seconds.is_some_and(|s| s > 24 * 3600) {
+                return Err(Invalid::new(at("durationSeconds"), "at most 86400 seconds"));
             }
             if stage.targets.is_empty() {
                 return Err(Invalid::new(at("targets"), "a stage has at least one target"));

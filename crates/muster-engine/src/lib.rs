@@ -98,6 +98,11 @@ impl Engine {
         self.wake.notify_one();
     }
 
+    /// The key that signs acknowledgement links (shared by all nodes).
+    pub fn link_key(&self) -> &str {
+        &self.link_key
+    }
+
     pub fn node(&self) -> &str {
         &self.node
     }

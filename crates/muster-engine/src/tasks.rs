@@ -19,6 +19,7 @@ fn default_plan(channels: &[String]) -> ContactPlan {
     ContactPlan {
         stages: vec![PlanStage {
             duration_minutes: 0,
+            duration_seconds: None,
             targets: channels.iter().map(|c| PlanTarget { channel: Some(c.clone()), ..Default::default() }).collect(),
         }],
         repeat: 0,
@@ -190,7 +191,7 @@ impl Engine {
             None
         };
         if let Some((s, r)) = next {
-            let due = now + SignedDuration::from_mins(i64::from(current.duration_minutes));
+            let due = now + current.duration();
             fx.jobs.push(NewJob::at(
                 Task::EscalationStage { engagement_id: e.id.clone(), escalation: c.alias.clone(), stage: s, round: r },
                 due,
@@ -282,7 +283,7 @@ impl Engine {
                 notes.push(format!("{} has no activated channel to page", person.alias));
             }
             if stage as usize + 1 < plan.stages.len() {
-                let due = now + SignedDuration::from_mins(i64::from(current.duration_minutes));
+                let due = now + current.duration();
                 fx.jobs.push(NewJob::at(
                     Task::ContactStage {
                         engagement_id: e.id.clone(),

@@ -65,6 +65,7 @@ impl World {
                 .iter()
                 .map(|(who, mins)| PlanStage {
                     duration_minutes: *mins,
+                    duration_seconds: None,
                     targets: who
                         .iter()
                         .map(|w| PlanTarget {

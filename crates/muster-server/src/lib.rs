@@ -10,6 +10,7 @@ mod metrics;
 mod openapi;
 
 pub use error::ApiError;
+pub use muster_engine::ProviderConfig;
 
 use anyhow::Context;
 use axum::Router;
@@ -41,6 +42,10 @@ pub struct Config {
     pub body_limit: usize,
     /// Base of links in messages.
     pub public_url: Option<String>,
+    /// SMTP, Twilio, Slack and webhook settings.
+    pub providers: muster_engine::ProviderConfig,
+    /// Minutes before a shift that its incoming person is told; 0 turns notices off.
+    pub handoff_notice_minutes: i64,
 }
 
 impl Default for Config {
@@ -51,6 +56,8 @@ impl Default for Config {
             admin_token: None,
             body_limit: DEFAULT_BODY_LIMIT,
             public_url: None,
+            providers: muster_engine::ProviderConfig::default(),
+            handoff_notice_minutes: 30,
         }
     }
 }
@@ -64,6 +71,8 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// For webhooks and providers.
     pub http: reqwest::Client,
+    /// The workers of this node; handlers wake them after writing jobs.
+    pub engine: Arc<muster_engine::Engine>,
 }
 
 /// A built server: its listener is bound, its database migrated.
@@ -71,6 +80,8 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     store: SqlStore,
+    engine: Arc<muster_engine::Engine>,
+    database_url: String,
     /// A token generated at first start, to be shown once.
     pub generated_admin_token: Option<String>,
 }
@@ -85,6 +96,17 @@ impl Application {
             .await
             .with_context(|| format!("opening the {} database", backend_name(&config.database_url)))?;
         let generated_admin_token = bootstrap_admin(&store, config.admin_token.as_deref(), clock.as_ref()).await?;
+        let notifiers = muster_engine::Notifiers::new(&config.providers).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let engine_config = muster_engine::EngineConfig {
+            public_url: config.public_url.clone(),
+            handoff_notice_minutes: config.handoff_notice_minutes,
+        };
+        let shared: Arc<dyn Store> = Arc::new(store.clone());
+        let engine = Arc::new(
+            muster_engine::Engine::new(shared.clone(), clock.clone(), notifiers, engine_config)
+                .await
+                .map_err(|e| anyhow::anyhow!("starting the job engine: {e}"))?,
+        );
         let listener = TcpListener::bind(&config.listen)
             .await
             .with_context(|| format!("binding the listen address {}", config.listen))?;
@@ -94,25 +116,43 @@ impl Application {
             .build()
             .context("building the HTTP client")?;
         let state = AppState {
-            store: Arc::new(store.clone()),
+            store: shared,
             clock,
             metrics: Arc::new(metrics::Metrics::new()),
             public_url: config.public_url.clone(),
             http,
+            engine: engine.clone(),
         };
         let router = router(state, config.body_limit);
-        Ok(Self { listener, router, store, generated_admin_token })
+        Ok(Self { listener, router, store, engine, database_url: config.database_url.clone(), generated_admin_token })
     }
 
     pub fn address(&self) -> anyhow::Result<SocketAddr> {
         Ok(self.listener.local_addr()?)
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight and closes the database.
+    /// Serves (and runs this node's job workers) until `shutdown` completes, then finishes the
+    /// requests and jobs in flight and closes the database.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await?;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let mut engine_stopped = stopped.clone();
+        let workers = tokio::spawn(self.engine.clone().run(Some(self.database_url.clone()), async move {
+            let _ = engine_stopped.wait_for(|s| *s).await;
+        }));
+        let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        });
+        let result = serve.await;
+        let _ = workers.await;
+        drop(stopped);
         self.store.close().await;
-        Ok(())
+        Ok(result?)
+    }
+
+    /// This node's job engine (tests drive simulated time through it).
+    pub fn engine(&self) -> Arc<muster_engine::Engine> {
+        self.engine.clone()
     }
 }
 
@@ -150,6 +190,7 @@ fn router(state: AppState, body_limit: usize) -> Router {
     Router::new()
         .nest("/api/v1", api::routes())
         .route("/api/openapi.json", get(openapi::serve))
+        .route("/ack/{page}", get(api::paging::ack_page_confirm).post(api::paging::ack_page_by_link))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(serve_metrics))

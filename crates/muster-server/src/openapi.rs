@@ -1,6 +1,6 @@
 //! The OpenAPI document, generated from the handlers' annotations and the types' schemas.
 
-use crate::api::{incidents, oncall, plans, stacks, tokens};
+use crate::api::{incidents, oncall, paging, plans, stacks, tokens};
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -10,7 +10,7 @@ use utoipa::{Modify, OpenApi};
     info(title = "Muster API", description = "Self-hosted incident management and on-call."),
     paths(
         incidents::start, incidents::list, incidents::show, incidents::update, incidents::timeline,
-        incidents::add_event, incidents::related_items, incidents::add_related_item,
+        incidents::add_event, incidents::related_items, incidents::add_related_item, incidents::ack,
         plans::list, plans::create, plans::show, plans::replace, plans::remove,
         stacks::apply, stacks::list, stacks::show, stacks::remove,
         tokens::create, tokens::list, tokens::revoke, tokens::whoami,
@@ -21,6 +21,8 @@ use utoipa::{Modify, OpenApi};
         oncall::delete_rotation, oncall::rotation_on_call, oncall::everyone_on_call, oncall::rotation_shifts,
         oncall::preview_shifts, oncall::create_override, oncall::list_overrides, oncall::delete_override,
         oncall::rotation_calendar,
+        paging::list_pages, paging::show_page, paging::ack_page, paging::create_engagement,
+        paging::list_engagements, paging::show_engagement, paging::stop_engagement,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

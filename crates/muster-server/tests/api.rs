@@ -8,6 +8,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 const ADMIN: &str = "test-admin-token-0123456789";
+/// Links in messages start here; tests swap in the server's real address.
+const PUBLIC: &str = "http://muster.test";
 
 struct TestApp {
     base: String,
@@ -47,7 +49,8 @@ async fn spawn_app(backend: Backend) -> Option<TestApp> {
         database_url: url,
         admin_token: Some(ADMIN.into()),
         body_limit: 64 * 1024,
-        public_url: None,
+        public_url: Some(PUBLIC.into()),
+        ..Config::default()
     };
     let app = Application::build(config).await.expect("server builds");
     let base = format!("http://{}", app.address().expect("bound"));
@@ -89,6 +92,7 @@ both_backends!(
     channel_activation_through_a_real_webhook,
     calendars_parse_and_need_their_secret,
     on_call_objects_from_a_template,
+    paging_and_acknowledgements,
 );
 
 async fn health_ready_metrics_and_openapi(app: TestApp) {
@@ -516,7 +520,7 @@ async fn contacts_rotations_and_who_is_on_call(app: TestApp) {
     let (status, created) =
         app.admin(Method::POST, "/api/v1/rotations", Some(weekly_rotation("biz", &["ann", "bob"]))).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
-    assert!(created["calendarUrl"].as_str().expect("url").contains("/api/v1/rotations/biz/calendar.ics?token="));
+    assert!(created["calendarUrl"].as_str().expect("url").starts_with("http://muster.test/api/v1/rotations/biz/calendar.ics?token="));
 
     let on_call = |at: &'static str| {
         let app = &app;
@@ -732,7 +736,8 @@ async fn calendars_parse_and_need_their_secret(app: TestApp) {
     let mut spec = weekly_rotation("cal", &["ann", "bob"]);
     spec["start"] = json!("2026-01-05T08:00:00Z");
     let (_, created) = app.admin(Method::POST, "/api/v1/rotations", Some(spec)).await;
-    let url = created["calendarUrl"].as_str().expect("url").to_string();
+    let url = created["calendarUrl"].as_str().expect("url").replace(PUBLIC, "");
+    assert!(url.starts_with("/api/v1/rotations/cal/calendar.ics?token="));
     // No API token: the URL's secret is the key.
     let res = app.http.get(format!("{}{url}", app.base)).send().await.expect("sent");
     assert_eq!(res.status(), StatusCode::OK);
@@ -762,7 +767,7 @@ async fn calendars_parse_and_need_their_secret(app: TestApp) {
     let (status, _) = app.admin(Method::GET, &bare, None).await;
     assert_eq!(status, StatusCode::OK, "an API token reads it too");
     let (_, ann) = app.admin(Method::GET, "/api/v1/contacts/ann", None).await;
-    let contact_url = ann["calendarUrl"].as_str().expect("url");
+    let contact_url = ann["calendarUrl"].as_str().expect("url").replace(PUBLIC, "");
     let body =
         app.http.get(format!("{}{contact_url}", app.base)).send().await.expect("sent").text().await.expect("body");
     let cal = ical::IcalParser::new(std::io::BufReader::new(body.as_bytes())).next().expect("one").expect("parses");
@@ -822,4 +827,108 @@ async fn on_call_objects_from_a_template(app: TestApp) {
     assert_eq!(status, StatusCode::OK);
     let (_, contacts) = app.admin(Method::GET, "/api/v1/contacts", None).await;
     assert_eq!(contacts["items"], json!([]));
+}
+
+/// Waits (up to ten seconds) until the sink has seen `n` requests; not a timing assertion.
+async fn wait_for(sink: &muster_notify::testing::HttpSink, n: usize) {
+    for _ in 0..200 {
+        if sink.count().await >= n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the receiver saw {} requests, expected {n}", sink.count().await);
+}
+
+async fn paging_and_acknowledgements(app: TestApp) {
+    let sink = muster_notify::testing::HttpSink::start().await;
+    people(&app, &["ann"]).await;
+    let (status, _) = app
+        .admin(
+            Method::POST,
+            "/api/v1/contacts/ann/channels",
+            Some(json!({"name": "hook", "type": "WEBHOOK", "address": format!("{}/ann", sink.base)})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let plan = json!({"name": "db", "incidentTemplate": {"title": "DB down", "impact": 1}, "engagements": ["ann"]});
+    assert_eq!(app.admin(Method::POST, "/api/v1/response-plans", Some(plan)).await.0, StatusCode::CREATED);
+    let (_, incident) =
+        app.admin(Method::POST, "/api/v1/incidents", Some(json!({"responsePlan": "db", "dedupeString": "one"}))).await;
+    wait_for(&sink, 1).await;
+    let (_, pages) = app.admin(Method::GET, &format!("/api/v1/pages?incident={}", incident["number"]), None).await;
+    let page = pages["items"][0].clone();
+    assert_eq!(page["contact"], "ann");
+    assert_eq!(page["status"], "DELIVERED");
+    assert!(page.get("address").is_none() && page.get("ackCode").is_none(), "addresses and codes stay inside");
+
+    // The signed link in the page: GET confirms, POST acknowledges.
+    let body: Value = serde_json::from_str(&sink.requests.lock().await[0].body).expect("json");
+    let link = body["ackUrl"].as_str().expect("a link").replace(PUBLIC, &app.base);
+    let res = app.http.get(&link).send().await.expect("sent");
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.expect("html");
+    assert!(html.contains("Acknowledge this page?") && html.contains("<form method=\"post\""), "{html}");
+    let (_, still) = app.admin(Method::GET, &format!("/api/v1/pages/{}", page["id"].as_str().expect("id")), None).await;
+    assert_eq!(still["status"], "DELIVERED", "following the link acknowledges nothing");
+    let forged = link.replace("sig=", "sig=0");
+    assert_eq!(app.http.post(&forged).send().await.expect("sent").status(), StatusCode::NOT_FOUND);
+    let res = app.http.post(&link).send().await.expect("sent");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.expect("html").contains("Acknowledged"));
+    let (_, acked) = app.admin(Method::GET, &format!("/api/v1/pages/{}", page["id"].as_str().expect("id")), None).await;
+    assert_eq!(acked["status"], "READ");
+    assert_eq!(acked["readVia"], "link");
+    let (_, engagements) = app
+        .admin(Method::GET, &format!("/api/v1/engagements?incident={}", incident["id"].as_str().expect("id")), None)
+        .await;
+    assert_eq!(engagements["items"][0]["status"], "ACKNOWLEDGED");
+    let (_, timeline) = app
+        .admin(Method::GET, &format!("/api/v1/incidents/{}/timeline", incident["id"].as_str().expect("id")), None)
+        .await;
+    let types: Vec<&str> =
+        timeline["items"].as_array().expect("items").iter().map(|e| e["eventType"].as_str().unwrap_or("")).collect();
+    for t in ["incident.started", "engagement.started", "page.decided", "page.sent", "page.acknowledged"] {
+        assert!(types.contains(&t), "{t} in {types:?}");
+    }
+
+    // Acknowledging by API, by incident, and resolving all stop what escalates.
+    let (_, second) =
+        app.admin(Method::POST, "/api/v1/incidents", Some(json!({"responsePlan": "db", "dedupeString": "two"}))).await;
+    wait_for(&sink, 2).await;
+    let (status, ack) = app.admin(Method::POST, &format!("/api/v1/incidents/{}/ack", second["number"]), None).await;
+    assert_eq!(status, StatusCode::OK, "{ack}");
+    assert_eq!(ack["pagesAcknowledged"], 1);
+    let (_, third) = app
+        .admin(Method::POST, "/api/v1/incidents", Some(json!({"responsePlan": "db", "dedupeString": "three"})))
+        .await;
+    app.admin(
+        Method::PATCH,
+        &format!("/api/v1/incidents/{}", third["id"].as_str().expect("id")),
+        Some(json!({"status": "RESOLVED"})),
+    )
+    .await;
+    let (_, e3) = app
+        .admin(Method::GET, &format!("/api/v1/engagements?incident={}", third["id"].as_str().expect("id")), None)
+        .await;
+    assert_eq!(e3["items"][0]["status"], "STOPPED");
+
+    // By hand.
+    let (status, manual) = app
+        .admin(
+            Method::POST,
+            "/api/v1/engagements",
+            Some(json!({"contact": "ann", "subject": "Can you look at the disk?"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{manual}");
+    let (status, err) =
+        app.admin(Method::POST, "/api/v1/engagements", Some(json!({"contact": "zed", "subject": "x"}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(err["error"]["field"], "contact");
+    let expected = sink.count().await + 1;
+    wait_for(&sink, expected.min(4)).await;
+    let (_, ack) =
+        app.admin(Method::POST, &format!("/api/v1/pages/{}/ack", page["id"].as_str().expect("id")), None).await;
+    assert_eq!(ack["newly"], false, "acknowledging twice changes nothing");
 }

@@ -17,7 +17,7 @@ use muster_core::auth::{ApiToken, Role};
 use muster_core::contact::{Channel, ChannelSpec, Contact, ContactSpec};
 use muster_core::engage::{Engagement, EngagementStatus, Job, NewJob, Page, Task};
 use muster_core::incident::{
-    Incident, IncidentPatch, NewEvent, NewIncident, PlanRef, RelatedItem, TimelineEvent, apply_patch,
+    Incident, IncidentPatch, IncidentStatus, NewEvent, NewIncident, PlanRef, RelatedItem, TimelineEvent, apply_patch,
 };
 use muster_core::plan::{ResponsePlan, ResponsePlanSpec};
 use muster_core::rotation::{Override, Rotation, RotationSpec};
@@ -703,6 +703,26 @@ impl Store for SqlStore {
         let mut written = Vec::with_capacity(events.len());
         for e in &events {
             written.push(insert_event(&mut tx, &next.id, e).await?);
+        }
+        if next.status == IncidentStatus::Resolved && current.status != IncidentStatus::Resolved {
+            // A resolved incident wakes nobody: its engagements stop with it.
+            let stopped = sqlx::query(
+                "UPDATE engagements SET status = 'STOPPED', stopped_at = $1 WHERE incident_id = $2 AND status = 'ACTIVE'",
+            )
+            .bind(ms(now))
+            .bind(&next.id)
+            .execute(&mut *tx)
+            .await?;
+            if stopped.rows_affected() > 0 {
+                let e = NewEvent::new(
+                    "engagement.stopped",
+                    actor,
+                    format!("{} engagement(s) stopped: the incident is resolved", stopped.rows_affected()),
+                    serde_json::Value::Null,
+                    now,
+                );
+                written.push(insert_event(&mut tx, &next.id, &e).await?);
+            }
         }
         tx.commit().await?;
         Ok(Some((next, written)))

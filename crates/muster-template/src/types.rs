@@ -333,7 +333,11 @@ fn contact(v: &Value, _: &mut Vec<String>) -> Result<ResourceSpec, Invalid> {
             }
         }
         if !targets.is_empty() {
-            stages.push(PlanStage { duration_minutes: int(&st, "DurationInMinutes", 0)?, targets });
+            stages.push(PlanStage {
+                duration_minutes: int(&st, "DurationInMinutes", 0)?,
+                duration_seconds: None,
+                targets,
+            });
         }
     }
     let plan = (!stages.is_empty()).then_some(ContactPlan { stages, repeat: 0 });

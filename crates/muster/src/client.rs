@@ -203,6 +203,16 @@ pub async fn incident(args: &ClientArgs, cmd: IncidentCommand) -> anyhow::Result
                 }
             });
         }
+        IncidentCommand::Ack { incident } => {
+            let v = c.call(Method::POST, &format!("/incidents/{incident}/ack"), None).await?;
+            c.print(&v, |v| {
+                println!(
+                    "acknowledged: {} page(s), {} engagement(s) no longer escalating",
+                    s(&v["pagesAcknowledged"]),
+                    s(&v["engagementsStopped"])
+                )
+            });
+        }
         IncidentCommand::Update { incident, title, summary, impact, commander, owner } => {
             let mut body = json!({"title": title, "summary": summary, "impact": impact});
             if commander.is_some() || owner.is_some() {

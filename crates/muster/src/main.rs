@@ -2,6 +2,7 @@
 
 mod client;
 mod oncall;
+mod paging;
 mod serve;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
@@ -71,6 +72,23 @@ enum Command {
     /// Contacts and their channels.
     #[command(subcommand)]
     Contact(ContactCommand),
+    /// List and acknowledge pages.
+    #[command(subcommand)]
+    Page(PageCommand),
+    /// Engage a contact by hand (a person, an on-call schedule or an escalation plan).
+    Engage {
+        contact: String,
+        #[arg(long)]
+        subject: String,
+        #[arg(long)]
+        content: Option<String>,
+        /// The incident it is about (id or number).
+        #[arg(long)]
+        incident: Option<String>,
+    },
+    /// List, show and stop engagements.
+    #[command(subcommand)]
+    Engagement(EngagementCommand),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -133,6 +151,8 @@ pub enum IncidentCommand {
     },
     /// Show an incident (by number or id) with its timeline and related items.
     Show { incident: String },
+    /// Acknowledge an incident: its outstanding pages, and stop its escalations.
+    Ack { incident: String },
     /// Change an incident's title, summary, impact or roles.
     Update {
         incident: String,
@@ -281,6 +301,31 @@ pub enum ContactCommand {
 }
 
 #[derive(Subcommand)]
+pub enum PageCommand {
+    /// Pages with their receipts, of an incident or of all.
+    List {
+        #[arg(long)]
+        incident: Option<String>,
+    },
+    /// Acknowledge a page: stops its escalation.
+    Ack { page: String },
+}
+
+#[derive(Subcommand)]
+pub enum EngagementCommand {
+    List {
+        #[arg(long)]
+        incident: Option<String>,
+    },
+    Show {
+        engagement: String,
+    },
+    Stop {
+        engagement: String,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum StackCommand {
     List,
     Show {
@@ -337,6 +382,11 @@ fn main() -> ExitCode {
             Command::Rotation(c) => oncall::rotation(&cli.client, c).await,
             Command::Override(c) => oncall::overrides(&cli.client, c).await,
             Command::Contact(c) => oncall::contact(&cli.client, c).await,
+            Command::Page(c) => paging::page(&cli.client, c).await,
+            Command::Engage { contact, subject, content, incident } => {
+                paging::engage(&cli.client, contact, subject, content, incident).await
+            }
+            Command::Engagement(c) => paging::engagement(&cli.client, c).await,
         }
     });
     match result {

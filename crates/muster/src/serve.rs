@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use clap::Args;
-use muster_server::{Application, Config, DEFAULT_BODY_LIMIT, DEFAULT_DATABASE, DEFAULT_LISTEN};
+use muster_server::{Application, Config, DEFAULT_BODY_LIMIT, DEFAULT_DATABASE, DEFAULT_LISTEN, ProviderConfig};
 use serde::Deserialize;
 use std::path::PathBuf;
 use tracing_subscriber::EnvFilter;
@@ -33,6 +33,16 @@ struct FileConfig {
     public_url: Option<String>,
     body_limit_bytes: Option<usize>,
     log_format: Option<String>,
+    smtp_url: Option<String>,
+    smtp_from: Option<String>,
+    twilio_api_url: Option<String>,
+    twilio_account_sid: Option<String>,
+    twilio_auth_token: Option<String>,
+    twilio_from: Option<String>,
+    slack_api_url: Option<String>,
+    slack_bot_token: Option<String>,
+    webhook_signing_secret: Option<String>,
+    handoff_notice_minutes: Option<i64>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -49,12 +59,34 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     let log_format = args.log_format.or(file.log_format).unwrap_or_else(|| "text".into());
     init_logging(&log_format)?;
+    let providers = ProviderConfig {
+        smtp_url: env("MUSTER_SMTP_URL").or(file.smtp_url),
+        smtp_from: env("MUSTER_SMTP_FROM").or(file.smtp_from),
+        twilio_api_url: env("MUSTER_TWILIO_API_URL").or(file.twilio_api_url),
+        twilio_account_sid: env("MUSTER_TWILIO_ACCOUNT_SID").or(file.twilio_account_sid),
+        twilio_auth_token: env("MUSTER_TWILIO_AUTH_TOKEN").or(file.twilio_auth_token),
+        twilio_from: env("MUSTER_TWILIO_FROM").or(file.twilio_from),
+        slack_api_url: env("MUSTER_SLACK_API_URL").or(file.slack_api_url),
+        slack_bot_token: env("MUSTER_SLACK_BOT_TOKEN").or(file.slack_bot_token),
+        webhook_signing_secret: env("MUSTER_WEBHOOK_SIGNING_SECRET").or(file.webhook_signing_secret),
+    };
+    let handoff_notice_minutes = match env("MUSTER_HANDOFF_NOTICE_MINUTES") {
+        Some(v) => {
+            v.parse().with_context(|| format!("MUSTER_HANDOFF_NOTICE_MINUTES {v:?} is not a number of minutes"))?
+        }
+        None => file.handoff_notice_minutes.unwrap_or(30),
+    };
+    if !(0..=24 * 60).contains(&handoff_notice_minutes) {
+        anyhow::bail!("handoff notice minutes must be from 0 (off) to 1440");
+    }
     let config = Config {
         listen: args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.into()),
         database_url: args.database.or(file.database).unwrap_or_else(|| DEFAULT_DATABASE.into()),
         admin_token: env("MUSTER_ADMIN_TOKEN"),
         body_limit: file.body_limit_bytes.unwrap_or(DEFAULT_BODY_LIMIT),
         public_url: env("MUSTER_PUBLIC_URL").or(file.public_url),
+        providers,
+        handoff_notice_minutes,
     };
     let app = Application::build(config.clone()).await?;
     let addr = app.address()?;

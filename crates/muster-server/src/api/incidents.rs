@@ -85,6 +85,8 @@ pub async fn start(
         StartOutcome::Replayed(_) => (StatusCode::OK, "replayed"),
     };
     s.metrics.count_start(label);
+    // The plan's engagements were written with the incident; start on them now.
+    s.engine.wake();
     let incident = outcome.into_incident();
     tracing::info!(incident = %incident.id, number = incident.number, outcome = label, "incident start");
     Ok((status, Json(StartResponse { incident, outcome: label })))
@@ -279,4 +281,46 @@ pub async fn add_related_item(
     )?;
     s.store.add_related_item(&item).await?;
     Ok((StatusCode::CREATED, Json(item)))
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IncidentAck {
+    /// Pages acknowledged by this call.
+    pages_acknowledged: usize,
+    /// Engagements of the incident no longer running.
+    engagements_stopped: usize,
+}
+
+/// Acknowledges an incident: every outstanding page of it, and stops whatever still escalates.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/ack", tag = "incidents",
+    params(("id" = String, Path, description = "id or number")), responses((status = 200, body = IncidentAck)))]
+pub async fn ack(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<IncidentAck>> {
+    use muster_core::engage::{EngagementStatus, PageStatus};
+    caller.require(Role::Responder)?;
+    let incident = find(&s, &id).await?;
+    let now = s.clock.now();
+    let mut pages_acknowledged = 0;
+    for p in s.store.list_pages(Some(&incident.id), None).await? {
+        if matches!(p.status, PageStatus::Pending | PageStatus::Sent | PageStatus::Delivered)
+            && s.store.acknowledge(&p.id, caller.actor(), "api", now).await?.is_some_and(|a| a.newly)
+        {
+            pages_acknowledged += 1;
+        }
+    }
+    let mut engagements_stopped = 0;
+    for e in s.store.list_engagements(Some(&incident.id)).await? {
+        if e.status != EngagementStatus::Active || s.store.stop_engagement(&e.id, now).await? {
+            engagements_stopped += 1;
+        }
+    }
+    let event = muster_core::incident::NewEvent::new(
+        "incident.acknowledged",
+        caller.actor(),
+        format!("Acknowledged by {}", caller.actor()),
+        serde_json::json!({"pagesAcknowledged": pages_acknowledged}),
+        now,
+    );
+    s.store.add_timeline_event(&incident.id, event).await?;
+    Ok(Json(IncidentAck { pages_acknowledged, engagements_stopped }))
 }

@@ -2,6 +2,7 @@
 
 pub mod incidents;
 pub mod oncall;
+pub mod paging;
 pub mod plans;
 pub mod stacks;
 pub mod tokens;
@@ -18,6 +19,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/incidents", get(incidents::list).post(incidents::start))
         .route("/incidents/{id}", get(incidents::show).patch(incidents::update))
+        .route("/incidents/{id}/ack", post(incidents::ack))
         .route("/incidents/{id}/timeline", get(incidents::timeline).post(incidents::add_event))
         .route("/incidents/{id}/related-items", get(incidents::related_items).post(incidents::add_related_item))
         .route("/response-plans", get(plans::list).post(plans::create))
@@ -51,6 +53,12 @@ pub fn routes() -> Router<AppState> {
         .route("/rotations/{rotation}/overrides/{id}", axum::routing::delete(oncall::delete_override))
         .route("/rotations/{rotation}/calendar.ics", get(oncall::rotation_calendar))
         .route("/on-call", get(oncall::everyone_on_call))
+        .route("/pages", get(paging::list_pages))
+        .route("/pages/{id}", get(paging::show_page))
+        .route("/pages/{id}/ack", post(paging::ack_page))
+        .route("/engagements", get(paging::list_engagements).post(paging::create_engagement))
+        .route("/engagements/{id}", get(paging::show_engagement))
+        .route("/engagements/{id}/stop", post(paging::stop_engagement))
 }
 
 /// Query parameters whose errors come back as JSON naming the parameter.
