@@ -520,7 +520,12 @@ async fn contacts_rotations_and_who_is_on_call(app: TestApp) {
     let (status, created) =
         app.admin(Method::POST, "/api/v1/rotations", Some(weekly_rotation("biz", &["ann", "bob"]))).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
-    assert!(created["calendarUrl"].as_str().expect("url").starts_with("http://muster.test/api/v1/rotations/biz/calendar.ics?token="));
+    assert!(
+        created["calendarUrl"]
+            .as_str()
+            .expect("url")
+            .starts_with("http://muster.test/api/v1/rotations/biz/calendar.ics?token=")
+    );
 
     let on_call = |at: &'static str| {
         let app = &app;

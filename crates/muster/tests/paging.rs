@@ -1,0 +1,174 @@
+//! Paging for real: a running server emails the first stage over SMTP, texts the second through
+//! the SMS API a stage later, stops when the email's link is followed, and loses nothing to kill -9.
+
+use muster_notify::testing::{HttpSink, SmtpSink};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const ADMIN: &str = "paging-test-admin-token-0001";
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+fn serve(db: &str, port: u16, smtp: &SmtpSink, sms: &HttpSink) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_muster"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", db])
+        .env("MUSTER_ADMIN_TOKEN", ADMIN)
+        .env("MUSTER_LOG", "warn")
+        .env("MUSTER_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
+        .env("MUSTER_SMTP_URL", smtp.url())
+        .env("MUSTER_SMTP_FROM", "Muster <muster@example.com>")
+        .env("MUSTER_TWILIO_API_URL", &sms.base)
+        .env("MUSTER_TWILIO_ACCOUNT_SID", "AC0001")
+        .env("MUSTER_TWILIO_AUTH_TOKEN", "twilio-secret")
+        .env("MUSTER_TWILIO_FROM", "+15550001111")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("muster serve starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let server = Server(child);
+    let mut lines = BufReader::new(stdout).lines();
+    loop {
+        let line = lines.next().expect("serve printed its address").expect("utf-8");
+        if line.contains("listening on http://") {
+            return server;
+        }
+    }
+}
+
+fn muster(port: u16, args: &[&str]) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_muster"))
+        .args(args)
+        .args(["--output", "json"])
+        .env("MUSTER_SERVER", format!("http://127.0.0.1:{port}"))
+        .env("MUSTER_TOKEN", ADMIN)
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "muster {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+/// Decodes a quoted-printable body (RFC 2045 6.7), as a mail client would.
+fn quoted_printable(data: &str) -> String {
+    let joined = data.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Waits (up to 15 s) for a condition; the test asserts what happened, not how fast.
+async fn until(mut f: impl AsyncFnMut() -> bool) {
+    for _ in 0..300 {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("gave up waiting");
+}
+
+const TEAM: &str = r#"
+contacts:
+  ann:
+    displayName: Ann
+    channels: [{name: mail, type: EMAIL, address: ann@example.com}]
+  bob:
+    displayName: Bob
+    channels: [{name: phone, type: SMS, address: "+15550002222"}]
+  db-escalation:
+    type: ESCALATION
+    plan:
+      stages:
+        - durationSeconds: 3
+          targets: [{contact: ann}]
+        - targets: [{contact: bob}]
+responsePlans:
+  db-down:
+    incidentTemplate: {title: Database down, impact: 1}
+    engagements: [db-escalation]
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_first_then_sms_and_the_link_stops_it_across_kill_9() {
+    let smtp = SmtpSink::start().await;
+    let sms = HttpSink::start().await;
+    let db = muster_store::testing::sqlite_url();
+    let port = free_port();
+    let server = serve(&db, port, &smtp, &sms);
+    let dir = std::env::temp_dir().join(format!("muster-paging-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("team.yaml");
+    std::fs::write(&file, TEAM).expect("write");
+    muster(port, &["apply", "-f", file.to_str().expect("utf-8")]);
+
+    // Incident 1: the email arrives with a link; following it stops the escalation.
+    muster(port, &["incident", "start", "--plan", "db-down", "--dedupe", "one"]);
+    until(async || !smtp.mails.lock().await.is_empty()).await;
+    let mail = smtp.mails.lock().await[0].clone();
+    assert!(mail.data.contains("Subject: Incident #1: Database down (impact 1)"), "{}", mail.data);
+    let body = quoted_printable(&mail.data);
+    let link = body
+        .lines()
+        .find_map(|l| l.strip_prefix("Acknowledge: "))
+        .map(|l| l.trim().to_string())
+        .expect("the email carries an acknowledgement link");
+    let http = reqwest::Client::new();
+    assert_eq!(http.get(&link).send().await.expect("get").status(), 200);
+    let res = http.post(&link).send().await.expect("post");
+    assert_eq!(res.status(), 200);
+    let pages = muster(port, &["page", "list", "--incident", "1"]);
+    assert_eq!(pages["items"][0]["status"], "READ");
+    assert_eq!(pages["items"][0]["readVia"], "link");
+
+    // Incident 2: nobody acknowledges; the server is killed right after the email goes out.
+    muster(port, &["incident", "start", "--plan", "db-down", "--dedupe", "two"]);
+    until(async || smtp.mails.lock().await.len() >= 2).await;
+    let mut server = server;
+    server.0.kill().expect("kill -9");
+    server.0.wait().expect("reaped");
+    drop(server);
+    let server = serve(&db, port, &smtp, &sms);
+    until(async || sms.count().await >= 1).await;
+    // Stage 3 does not exist and incident 1 was acknowledged: one text message, to bob, in all.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let texts = sms.requests.lock().await.clone();
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    assert_eq!(texts[0].path, "/2010-04-01/Accounts/AC0001/Messages.json");
+    assert!(texts[0].body.contains("To=%2B15550002222"));
+    assert!(texts[0].body.contains("Incident+%232"), "{}", texts[0].body);
+    let pages = muster(port, &["page", "list", "--incident", "2"]);
+    let receipts: Vec<(String, String)> = pages["items"]
+        .as_array()
+        .expect("pages")
+        .iter()
+        .map(|p| (p["contact"].as_str().unwrap_or("").to_string(), p["status"].as_str().unwrap_or("").to_string()))
+        .collect();
+    assert!(receipts.contains(&("bob".into(), "SENT".into())), "{receipts:?}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
+}
