@@ -148,6 +148,12 @@ pub enum Task {
     HandoffNotice { rotation_id: String, shift_start: Timestamp, contact: String },
     /// Plan the handoff notices of the coming hours and come back later.
     PlanHandoffNotices,
+    /// Tell a topic (its subscriptions and chat channels) or a chat channel about something.
+    #[serde(rename_all = "camelCase")]
+    Publish { incident_id: Option<String>, target: String, subject: String, text: String },
+    /// Hand a notification to its provider.
+    #[serde(rename_all = "camelCase")]
+    DeliverNotification { notification_id: String },
 }
 
 impl Task {
@@ -159,6 +165,8 @@ impl Task {
             Task::DeliverPage { .. } => "deliver-page",
             Task::HandoffNotice { .. } => "handoff-notice",
             Task::PlanHandoffNotices => "plan-handoff-notices",
+            Task::Publish { .. } => "publish",
+            Task::DeliverNotification { .. } => "deliver-notification",
         }
     }
 }

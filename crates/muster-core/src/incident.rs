@@ -221,6 +221,8 @@ pub struct NewIncident {
     pub now: Timestamp,
     /// Contacts (aliases) to engage when the incident opens: the response plan's engagements.
     pub engagements: Vec<String>,
+    /// Topics and chat channels to tell: the response plan's chat channels.
+    pub notify: Vec<String>,
 }
 
 /// Fills what the request leaves out from the plan's incident template, then checks the result.
@@ -271,6 +273,7 @@ pub fn prepare_start(
         created_by: actor.to_string(),
         now,
         engagements: plan.map(|p| p.engagements.iter().map(|e| contact_alias(e)).collect()).unwrap_or_default(),
+        notify: plan.map(|p| p.chat_channels.clone()).unwrap_or_default(),
     })
 }
 

@@ -14,6 +14,7 @@ pub mod incident;
 pub mod plan;
 pub mod rotation;
 pub mod stack;
+pub mod topic;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::Invalid;

@@ -4,6 +4,7 @@
 use crate::contact::{ChannelSpec, ContactSpec, ContactType};
 use crate::plan::ResponsePlanSpec;
 use crate::rotation::RotationSpec;
+use crate::topic::{ChatChannelSpec, Subscription, TopicSpec};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -20,6 +21,13 @@ pub enum ResourceSpec {
         spec: ChannelSpec,
     },
     Rotation(RotationSpec),
+    Topic(TopicSpec),
+    /// A subscription to the topic with this name.
+    Subscription {
+        topic: String,
+        subscription: Subscription,
+    },
+    ChatChannel(ChatChannelSpec),
     /// Kept with the stack (so it is reported and deleted with it) but with no Muster object behind
     /// it, such as a replication set, which has no meaning for a self-hosted server.
     Kept,
@@ -32,6 +40,9 @@ pub enum Kind {
     Channel,
     Rotation,
     ResponsePlan,
+    Topic,
+    Subscription,
+    ChatChannel,
     Kept,
 }
 
@@ -41,6 +52,9 @@ pub fn kind_of(resource_type: &str) -> Kind {
         "AWS::SSMContacts::Contact" | "Muster::Contact" => Kind::Contact,
         "AWS::SSMContacts::ContactChannel" | "Muster::Channel" => Kind::Channel,
         "AWS::SSMContacts::Rotation" | "Muster::Rotation" => Kind::Rotation,
+        "AWS::SNS::Topic" | "Muster::Topic" => Kind::Topic,
+        "AWS::SNS::Subscription" => Kind::Subscription,
+        "AWS::Chatbot::SlackChannelConfiguration" | "Muster::ChatChannel" => Kind::ChatChannel,
         _ => Kind::Kept,
     }
 }
@@ -54,6 +68,8 @@ fn create_rank(d: &DesiredResource) -> u8 {
         ResourceSpec::Channel { .. } => 1,
         ResourceSpec::Rotation(_) => 2,
         ResourceSpec::ResponsePlan(_) => 4,
+        ResourceSpec::Topic(_) => 0,
+        ResourceSpec::Subscription { .. } | ResourceSpec::ChatChannel(_) => 1,
         ResourceSpec::Kept => 5,
     }
 }
@@ -63,6 +79,8 @@ fn delete_rank(resource_type: &str) -> u8 {
     match kind_of(resource_type) {
         Kind::Kept => 0,
         Kind::ResponsePlan => 1,
+        Kind::Subscription | Kind::ChatChannel => 1,
+        Kind::Topic => 4,
         Kind::Rotation => 2,
         Kind::Channel => 3,
         Kind::Contact => 4,

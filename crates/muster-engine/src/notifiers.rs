@@ -1,6 +1,8 @@
 //! The notifiers this server has, from its provider settings.
 
 use muster_core::contact::ChannelType;
+use muster_core::topic::ChatKind;
+use muster_notify::chat::{self, ChatWebhook};
 use muster_notify::{ConfigError, Notifier, SendError, email, http_client, slack, twilio, webhook};
 
 /// Provider settings, as `muster serve` reads them from its config file and environment.
@@ -23,6 +25,9 @@ pub struct Notifiers {
     sms: Option<twilio::Twilio>,
     voice: Option<twilio::Twilio>,
     slack: Option<slack::Slack>,
+    slack_hook: ChatWebhook,
+    teams: ChatWebhook,
+    mattermost: ChatWebhook,
 }
 
 impl Notifiers {
@@ -67,8 +72,17 @@ impl Notifiers {
             None => None,
         };
         let webhook =
-            webhook::Webhook::new(webhook::Config { signing_secret: c.webhook_signing_secret.clone() }, http)?;
-        Ok(Self { webhook, email, sms, voice, slack })
+            webhook::Webhook::new(webhook::Config { signing_secret: c.webhook_signing_secret.clone() }, http.clone())?;
+        Ok(Self {
+            webhook,
+            email,
+            sms,
+            voice,
+            slack,
+            slack_hook: ChatWebhook::new(chat::Kind::Slack, http.clone()),
+            teams: ChatWebhook::new(chat::Kind::Teams, http.clone()),
+            mattermost: ChatWebhook::new(chat::Kind::Mattermost, http),
+        })
     }
 
     /// The notifier for a channel type, or a permanent error naming the missing provider.
@@ -83,5 +97,32 @@ impl Notifiers {
             ChannelType::Voice => self.voice.as_ref().map(|n| n as &dyn Notifier).ok_or_else(|| missing("voice")),
             ChannelType::Chat => self.slack.as_ref().map(|n| n as &dyn Notifier).ok_or_else(|| missing("Slack")),
         }
+    }
+}
+
+impl Notifiers {
+    /// The notifier for a notification's destination: a subscription protocol or a chat kind.
+    pub fn for_destination(&self, destination: &str) -> Result<&dyn Notifier, SendError> {
+        match destination {
+            "email" => self.for_channel(ChannelType::Email),
+            "sms" => self.for_channel(ChannelType::Sms),
+            "webhook" => Ok(&self.webhook),
+            "slack" => self.for_channel(ChannelType::Chat),
+            "slackwebhook" => Ok(&self.slack_hook),
+            "teams" => Ok(&self.teams),
+            "mattermost" => Ok(&self.mattermost),
+            other => Err(SendError::Permanent(format!("unknown destination {other}"))),
+        }
+    }
+}
+
+/// How a chat kind is named as a notification's destination.
+pub fn chat_destination(kind: ChatKind) -> &'static str {
+    match kind {
+        ChatKind::Slack => "slack",
+        ChatKind::SlackWebhook => "slackwebhook",
+        ChatKind::Teams => "teams",
+        ChatKind::Mattermost => "mattermost",
+        ChatKind::Webhook => "webhook",
     }
 }

@@ -1,13 +1,15 @@
 //! What each job does.
 
+use crate::notifiers::chat_destination;
 use crate::{Engine, EngineError, links};
 use jiff::{SignedDuration, Timestamp};
 use muster_core::contact::{ActivationStatus, Contact, ContactPlan, ContactType, PlanStage, PlanTarget};
 use muster_core::engage::{EngagementStatus, Job, MAX_DELIVERY_ATTEMPTS, NewJob, Page, PageStatus, Task, retry_delay};
 use muster_core::incident::NewEvent;
 use muster_core::new_id;
+use muster_core::topic::{Notification, NotificationStatus, Protocol, topic_name};
 use muster_notify::{Message, SendError, Sent};
-use muster_store::{Effects, PageUpdate};
+use muster_store::{Effects, NotificationUpdate, Outgoing, PageUpdate};
 use rand::Rng;
 
 fn event(kind: &str, message: String, data: serde_json::Value, now: Timestamp) -> NewEvent {
@@ -41,6 +43,10 @@ impl Engine {
             Task::HandoffNotice { rotation_id, shift_start, contact } => {
                 self.handoff_notice(&job, &rotation_id, shift_start, &contact).await
             }
+            Task::Publish { incident_id, target, subject, text } => {
+                self.publish(&job, incident_id, &target, &subject, &text).await
+            }
+            Task::DeliverNotification { notification_id } => self.deliver_notification(&job, &notification_id).await,
         }
     }
 
@@ -510,6 +516,191 @@ impl Engine {
             }
         }
         self.finish(job, Effects::default()).await?;
+        Ok(())
+    }
+}
+
+/// What a fan-out says, and about what.
+struct Fanout<'a> {
+    incident: Option<String>,
+    topic: Option<String>,
+    subject: &'a str,
+    text: &'a str,
+}
+
+impl Engine {
+    fn outgoing(&self, f: &Fanout, destination: &str, target: &str, address: &str) -> Outgoing {
+        Outgoing {
+            notification: Notification {
+                id: new_id(),
+                incident_id: f.incident.clone(),
+                topic: f.topic.clone(),
+                destination: destination.to_string(),
+                target: target.to_string(),
+                subject: f.subject.to_string(),
+                text: f.text.to_string(),
+                status: NotificationStatus::Pending,
+                attempts: 0,
+                last_error: None,
+                created_at: self.now(),
+                sent_at: None,
+            },
+            address: address.to_string(),
+        }
+    }
+
+    /// Fans a message out: to a topic's subscriptions and the chat channels bound to it, or to one
+    /// chat channel. Each destination gets a notification row (outbox) and a delivery job.
+    async fn publish(
+        &self,
+        job: &Job,
+        incident: Option<String>,
+        target: &str,
+        subject: &str,
+        text: &str,
+    ) -> Result<(), EngineError> {
+        let now = self.now();
+        let mut out: Vec<Outgoing> = Vec::new();
+        let name = topic_name(target);
+        let mut found = false;
+        let mut f = Fanout { incident: incident.clone(), topic: Some(name.clone()), subject, text };
+        if let Some(topic) = self.store.get_topic(&name).await? {
+            found = true;
+            for s in self.store.subscriptions(&topic).await? {
+                match s.protocol {
+                    Protocol::Email => out.push(self.outgoing(&f, "email", &s.endpoint, &s.endpoint)),
+                    Protocol::Sms => out.push(self.outgoing(&f, "sms", &s.endpoint, &s.endpoint)),
+                    Protocol::Webhook => out.push(self.outgoing(&f, "webhook", "webhook", &s.endpoint)),
+                    Protocol::Chat => {
+                        if let Some(c) = self.store.get_chat_channel(&s.endpoint).await? {
+                            out.push(self.outgoing(&f, chat_destination(c.spec.kind), &c.spec.name, &c.spec.target));
+                        }
+                    }
+                }
+            }
+            for c in self.store.list_chat_channels().await? {
+                let bound = c.spec.topics.iter().any(|t| t == &name);
+                let already = out.iter().any(|o| o.notification.target == c.spec.name);
+                if bound && !already {
+                    out.push(self.outgoing(&f, chat_destination(c.spec.kind), &c.spec.name, &c.spec.target));
+                }
+            }
+        } else if let Some(c) = self.store.get_chat_channel(target).await? {
+            found = true;
+            f.topic = None;
+            out.push(self.outgoing(&f, chat_destination(c.spec.kind), &c.spec.name, &c.spec.target));
+        }
+        let mut fx = Effects::default();
+        if let Some(i) = &incident {
+            let message = if !found {
+                format!("Could not notify {target}: there is no such topic or chat channel")
+            } else if out.is_empty() {
+                format!("Topic {name} has no subscribers")
+            } else {
+                let targets: Vec<String> =
+                    out.iter().map(|o| format!("{} ({})", o.notification.target, o.notification.destination)).collect();
+                format!("Notifying {}", targets.join(", "))
+            };
+            fx.events
+                .push((i.clone(), event("notification.decided", message, serde_json::json!({"target": target}), now)));
+        }
+        for o in &out {
+            fx.jobs.push(NewJob::at(Task::DeliverNotification { notification_id: o.notification.id.clone() }, now));
+        }
+        fx.notifications = out;
+        self.finish(job, fx).await?;
+        Ok(())
+    }
+
+    async fn deliver_notification(&self, job: &Job, id: &str) -> Result<(), EngineError> {
+        let Some(o) = self.store.get_outgoing(id).await? else {
+            self.finish(job, Effects::default()).await?;
+            return Ok(());
+        };
+        let n = &o.notification;
+        if n.status != NotificationStatus::Pending {
+            self.finish(job, Effects::default()).await?;
+            return Ok(());
+        }
+        let incident_url = match (&self.config.public_url, &n.incident_id) {
+            (Some(base), Some(i)) => Some(format!("{}/api/v1/incidents/{i}", base.trim_end_matches('/'))),
+            _ => None,
+        };
+        let message = Message {
+            id: n.id.clone(),
+            subject: n.subject.clone(),
+            text: n.text.clone(),
+            ack_url: None,
+            ack_code: None,
+            incident_url,
+        };
+        let result = match self.notifiers.for_destination(&n.destination) {
+            Ok(notifier) => notifier.send(&o.address, &message).await,
+            Err(e) => Err(e),
+        };
+        let now = self.now();
+        let attempts = n.attempts + 1;
+        let mut fx = Effects::default();
+        let label = format!("{} ({})", n.target, n.destination);
+        match result {
+            Ok(sent) => {
+                let status =
+                    if sent == Sent::Delivered { NotificationStatus::Delivered } else { NotificationStatus::Sent };
+                fx.notification_update = Some(NotificationUpdate {
+                    id: n.id.clone(),
+                    status,
+                    attempts,
+                    last_error: None,
+                    sent_at: Some(now),
+                });
+                if let Some(i) = &n.incident_id {
+                    fx.events.push((
+                        i.clone(),
+                        event(
+                            "notification.sent",
+                            format!("Told {label}"),
+                            serde_json::json!({"notificationId": n.id}),
+                            now,
+                        ),
+                    ));
+                }
+            }
+            Err(SendError::Retryable(why)) if attempts < MAX_DELIVERY_ATTEMPTS => {
+                fx.notification_update = Some(NotificationUpdate {
+                    id: n.id.clone(),
+                    status: NotificationStatus::Pending,
+                    attempts,
+                    last_error: Some(why),
+                    sent_at: None,
+                });
+                fx.jobs.push(NewJob::at(
+                    Task::DeliverNotification { notification_id: n.id.clone() },
+                    now + retry_delay(attempts, None, rand::random::<f64>()),
+                ));
+            }
+            Err(SendError::Retryable(why) | SendError::Permanent(why)) => {
+                fx.notification_update = Some(NotificationUpdate {
+                    id: n.id.clone(),
+                    status: NotificationStatus::Error,
+                    attempts,
+                    last_error: Some(why.clone()),
+                    sent_at: None,
+                });
+                if let Some(i) = &n.incident_id {
+                    let data = serde_json::json!({"notificationId": n.id, "error": why});
+                    fx.events.push((
+                        i.clone(),
+                        event(
+                            "notification.failed",
+                            format!("Could not tell {label} after {attempts} attempt(s): {why}"),
+                            data,
+                            now,
+                        ),
+                    ));
+                }
+            }
+        }
+        self.finish(job, fx).await?;
         Ok(())
     }
 }

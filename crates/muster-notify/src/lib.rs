@@ -6,6 +6,7 @@
 //! URL comes from configuration. This crate knows nothing of incidents, the database or HTTP
 //! routes: it sends messages and says how that went.
 
+pub mod chat;
 pub mod email;
 pub mod slack;
 pub mod twilio;

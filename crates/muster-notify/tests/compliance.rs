@@ -117,3 +117,23 @@ async fn email_complies() {
     assert!(matches!(n.send("later@example.com", &message()).await, Err(SendError::Retryable(_))));
     assert!(matches!(n.send("not an address", &message()).await, Err(SendError::Permanent(_))));
 }
+
+#[tokio::test]
+async fn chat_webhooks_comply() {
+    use muster_notify::chat::{ChatWebhook, Kind};
+    let sink = HttpSink::start().await;
+    for (kind, path) in [(Kind::Slack, "slack"), (Kind::Teams, "teams"), (Kind::Mattermost, "mm")] {
+        let n = ChatWebhook::new(kind, http_client());
+        assert_eq!(n.send(&format!("{}/{path}", sink.base), &message()).await, Ok(Sent::Delivered));
+    }
+    let got = sink.requests.lock().await.clone();
+    let body = |i: usize| serde_json::from_str::<serde_json::Value>(&got[i].body).expect("json");
+    assert_eq!(body(0)["blocks"][0]["type"], "section");
+    assert_eq!(body(1)["attachments"][0]["contentType"], "application/vnd.microsoft.card.adaptive");
+    assert_eq!(body(1)["attachments"][0]["content"]["actions"][0]["title"], "Acknowledge");
+    assert!(body(2)["text"].as_str().expect("text").starts_with("**Incident #7"));
+    sink.answer(500);
+    let n = ChatWebhook::new(Kind::Teams, http_client());
+    assert!(matches!(n.send(&format!("{}/teams", sink.base), &message()).await, Err(SendError::Retryable(_))));
+    assert!(matches!(n.send("C0123", &message()).await, Err(SendError::Permanent(_))));
+}

@@ -1,6 +1,6 @@
 //! The OpenAPI document, generated from the handlers' annotations and the types' schemas.
 
-use crate::api::{incidents, oncall, paging, plans, stacks, tokens};
+use crate::api::{incidents, oncall, paging, plans, stacks, tokens, topics};
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -23,6 +23,9 @@ use utoipa::{Modify, OpenApi};
         oncall::rotation_calendar,
         paging::list_pages, paging::show_page, paging::ack_page, paging::create_engagement,
         paging::list_engagements, paging::show_engagement, paging::stop_engagement,
+        topics::list_topics, topics::create_topic, topics::show_topic, topics::put_topic, topics::delete_topic,
+        topics::publish, topics::list_chat_channels, topics::create_chat_channel, topics::show_chat_channel,
+        topics::put_chat_channel, topics::delete_chat_channel, topics::list_notifications,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -43,8 +43,12 @@ impl TestApp {
 }
 
 async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
     let url = fresh_url(backend).await?;
-    let config = Config {
+    let mut config = Config {
         listen: "127.0.0.1:0".into(),
         database_url: url,
         admin_token: Some(ADMIN.into()),
@@ -52,6 +56,7 @@ async fn spawn_app(backend: Backend) -> Option<TestApp> {
         public_url: Some(PUBLIC.into()),
         ..Config::default()
     };
+    adjust(&mut config);
     let app = Application::build(config).await.expect("server builds");
     let base = format!("http://{}", app.address().expect("bound"));
     tokio::spawn(app.run_until_stopped(std::future::pending()));
@@ -936,4 +941,71 @@ async fn paging_and_acknowledgements(app: TestApp) {
     let (_, ack) =
         app.admin(Method::POST, &format!("/api/v1/pages/{}/ack", page["id"].as_str().expect("id")), None).await;
     assert_eq!(ack["newly"], false, "acknowledging twice changes nothing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_the_reference_scenario_tells_its_slack_channel() {
+    the_reference_scenario_tells_its_slack_channel(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_the_reference_scenario_tells_its_slack_channel() {
+    the_reference_scenario_tells_its_slack_channel(Backend::Postgres).await;
+}
+
+async fn the_reference_scenario_tells_its_slack_channel(backend: Backend) {
+    let slack = muster_notify::testing::HttpSink::start().await;
+    let base = slack.base.clone();
+    let Some(app) = spawn_app_with(backend, move |c| {
+        c.providers.slack_api_url = Some(base);
+        c.providers.slack_bot_token = Some("xoxb-test-token".into());
+    })
+    .await
+    else {
+        return;
+    };
+    let template = include_str!("../../muster-template/tests/fixtures/vpn-tunnel-down.cfn.yaml");
+    let body = json!({"template": template, "parameters": {"VpnConnectionId": "vpn-0123456789abcdef0"}, "skipUnsupported": true});
+    let (status, report) = app.admin(Method::PUT, "/api/v1/stacks/vpn", Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let (_, topics) = app.admin(Method::GET, "/api/v1/topics", None).await;
+    assert_eq!(topics["items"][0]["name"], "vpn-connection-status-notification");
+    let (_, chats) = app.admin(Method::GET, "/api/v1/chat-channels", None).await;
+    assert_eq!(chats["items"][0]["target"], "YourChannelID");
+
+    let plan = "VPN connection vpn-0123456789abcdef0 incident response plan";
+    let (status, incident) = app.admin(Method::POST, "/api/v1/incidents", Some(json!({"responsePlan": plan}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{incident}");
+    wait_for(&slack, 1).await;
+    let sent = slack.requests.lock().await[0].clone();
+    assert_eq!(sent.path, "/chat.postMessage");
+    assert_eq!(sent.headers["authorization"], "Bearer xoxb-test-token");
+    let msg: Value = serde_json::from_str(&sent.body).expect("json");
+    assert_eq!(msg["channel"], "YourChannelID");
+    let text = msg["text"].as_str().expect("text");
+    assert!(text.contains("VPN connection vpn-0123456789abcdef0 is DOWN") && text.contains("impact 3"), "{text}");
+    let blocks = msg["blocks"].to_string();
+    assert!(blocks.contains("http://muster.test/api/v1/incidents/"), "a link to the incident: {blocks}");
+
+    let id = incident["id"].as_str().expect("id");
+    let (_, notes) = app.admin(Method::GET, &format!("/api/v1/notifications?incident={id}"), None).await;
+    assert_eq!(notes["items"][0]["status"], "DELIVERED");
+    assert_eq!(notes["items"][0]["destination"], "slack");
+    // A second breach deduplicates: no second announcement.
+    let (_, again) = app.admin(Method::POST, "/api/v1/incidents", Some(json!({"responsePlan": plan}))).await;
+    assert_eq!(again["outcome"], "deduplicated");
+    app.admin(Method::PATCH, &format!("/api/v1/incidents/{id}"), Some(json!({"status": "RESOLVED"}))).await;
+    wait_for(&slack, 2).await;
+    let resolved: Value = serde_json::from_str(&slack.requests.lock().await[1].body).expect("json");
+    assert!(resolved["text"].as_str().expect("text").contains("resolved"), "{resolved}");
+    let (status, _) = app
+        .admin(
+            Method::POST,
+            "/api/v1/topics/vpn-connection-status-notification/publish",
+            Some(json!({"subject": "Maintenance", "message": "Tunnel rekey at 22:00"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    wait_for(&slack, 3).await;
+    assert_eq!(slack.count().await, 3);
 }

@@ -9,10 +9,12 @@ mod oncall;
 mod paging;
 mod sql;
 pub mod testing;
+mod topics;
 
 pub use error::StoreError;
 pub use paging::{Acked, Effects, Finish, PageUpdate};
 pub use sql::SqlStore;
+pub use topics::{NotificationUpdate, Outgoing};
 
 use async_trait::async_trait;
 use jiff::SignedDuration;
@@ -26,6 +28,7 @@ use muster_core::incident::{
 use muster_core::plan::{ResponsePlan, ResponsePlanSpec};
 use muster_core::rotation::{Override, Rotation, RotationSpec};
 use muster_core::stack::{ApplyReport, StackPlan, StackResource};
+use muster_core::topic::{ChatChannel, ChatChannelSpec, Notification, Subscription, Topic, TopicSpec};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -248,4 +251,23 @@ pub trait Store: Send + Sync + 'static {
     async fn person_acked(&self, engagement_id: &str, contact: &str) -> Result<bool>;
     /// Acknowledges a page, stops its engagement when the plan says so, and writes the timeline.
     async fn acknowledge(&self, page_id: &str, by: &str, via: &str, now: Timestamp) -> Result<Option<Acked>>;
+
+    /// Creates (no `key`, or no such topic) or replaces a topic; true when created.
+    async fn put_topic(&self, key: Option<&str>, spec: &TopicSpec, now: Timestamp) -> Result<(Topic, bool)>;
+    async fn get_topic(&self, key: &str) -> Result<Option<Topic>>;
+    async fn list_topics(&self) -> Result<Vec<Topic>>;
+    async fn delete_topic(&self, key: &str) -> Result<bool>;
+    /// Every subscription of a topic, its own and separate ones.
+    async fn subscriptions(&self, topic: &Topic) -> Result<Vec<Subscription>>;
+    async fn put_chat_channel(
+        &self,
+        key: Option<&str>,
+        spec: &ChatChannelSpec,
+        now: Timestamp,
+    ) -> Result<(ChatChannel, bool)>;
+    async fn get_chat_channel(&self, key: &str) -> Result<Option<ChatChannel>>;
+    async fn list_chat_channels(&self) -> Result<Vec<ChatChannel>>;
+    async fn delete_chat_channel(&self, key: &str) -> Result<bool>;
+    async fn list_notifications(&self, incident_id: Option<&str>) -> Result<Vec<Notification>>;
+    async fn get_outgoing(&self, id: &str) -> Result<Option<Outgoing>>;
 }

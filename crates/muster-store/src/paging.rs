@@ -20,6 +20,8 @@ pub struct Effects {
     pub page_update: Option<PageUpdate>,
     /// Timeline events, by incident id.
     pub events: Vec<(String, NewEvent)>,
+    pub notifications: Vec<crate::topics::Outgoing>,
+    pub notification_update: Option<crate::topics::NotificationUpdate>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -273,6 +275,12 @@ impl SqlStore {
             .bind(&u.id)
             .execute(&mut *tx)
             .await?;
+        }
+        for n in &effects.notifications {
+            crate::topics::insert_notification(&mut tx, n).await?;
+        }
+        if let Some(u) = &effects.notification_update {
+            crate::topics::update_notification(&mut tx, u).await?;
         }
         for (incident, event) in &effects.events {
             insert_event(&mut tx, incident, event).await?;

@@ -9,6 +9,7 @@
 use crate::error::is_unique_violation;
 use crate::oncall;
 use crate::paging::{Acked, Effects, Finish};
+use crate::topics::{Named, Outgoing};
 use crate::{Activation, Backend, IncidentPage, IncidentQuery, Result, StartOutcome, Store, StoreError, StoredStack};
 use async_trait::async_trait;
 use jiff::SignedDuration;
@@ -24,6 +25,7 @@ use muster_core::rotation::{Override, Rotation, RotationSpec};
 use muster_core::stack::{
     ApplyReport, ChangeAction, DesiredResource, Kind, ResourceSpec, StackPlan, StackResource, diff, kind_of,
 };
+use muster_core::topic::{ChatChannel, ChatChannelSpec, Notification, Subscription, Topic, TopicSpec};
 use muster_core::{Invalid, new_id};
 use sqlx::AnyPool;
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -382,6 +384,15 @@ impl SqlStore {
             let first = NewJob::at(Task::StartEngagement { engagement_id: engagement.id.clone() }, now);
             crate::paging::insert_engagement(&mut tx, &engagement, &first).await?;
         }
+        for target in &new.notify {
+            let task = Task::Publish {
+                incident_id: Some(new.id.clone()),
+                target: target.clone(),
+                subject: format!("Incident #{number} opened: {} (impact {})", new.title, new.impact),
+                text: new.summary.clone().unwrap_or_else(|| new.title.clone()),
+            };
+            crate::paging::insert_jobs(&mut tx, &[NewJob::at(task, now)], now).await?;
+        }
         let mut message = format!("Incident #{number} started by {}", new.trigger.source);
         if let Some(p) = &new.response_plan {
             message.push_str(&format!(" from response plan {}", p.name));
@@ -396,7 +407,7 @@ impl SqlStore {
         insert_event(&mut tx, &new.id, &event).await?;
         let incident = fetch_incident(&mut tx, &new.id, "").await?;
         tx.commit().await?;
-        if !new.engagements.is_empty() {
+        if !new.engagements.is_empty() || !new.notify.is_empty() {
             self.notify_jobs().await;
         }
         incident
@@ -450,6 +461,21 @@ impl SqlStore {
             ResourceSpec::Rotation(spec) => {
                 oncall::insert_rotation(conn, spec, Some(stack), now).await.map_err(|e| within(e, &d.logical_id))
             }
+            ResourceSpec::Topic(spec) => {
+                crate::topics::insert_named(conn, Named::Topics, &spec.name, &json(spec)?, Some(stack), now)
+                    .await
+                    .map_err(|e| within(e, &d.logical_id))
+            }
+            ResourceSpec::ChatChannel(spec) => {
+                crate::topics::insert_named(conn, Named::ChatChannels, &spec.name, &json(spec)?, Some(stack), now)
+                    .await
+                    .map_err(|e| within(e, &d.logical_id))
+            }
+            ResourceSpec::Subscription { topic, subscription } => {
+                crate::topics::insert_subscription(conn, topic, subscription, Some(stack), now)
+                    .await
+                    .map_err(|e| within(e, &d.logical_id))
+            }
             ResourceSpec::Kept => Ok(new_id()),
         }
     }
@@ -489,6 +515,21 @@ impl SqlStore {
             ResourceSpec::Rotation(spec) => {
                 oncall::update_rotation(conn, physical_id, spec, now).await.map_err(|e| within(e, &d.logical_id))
             }
+            ResourceSpec::Topic(spec) => {
+                crate::topics::update_named(conn, Named::Topics, physical_id, &spec.name, &json(spec)?, now)
+                    .await
+                    .map_err(|e| within(e, &d.logical_id))
+            }
+            ResourceSpec::ChatChannel(spec) => {
+                crate::topics::update_named(conn, Named::ChatChannels, physical_id, &spec.name, &json(spec)?, now)
+                    .await
+                    .map_err(|e| within(e, &d.logical_id))
+            }
+            ResourceSpec::Subscription { topic, subscription } => {
+                crate::topics::update_subscription(conn, physical_id, topic, subscription)
+                    .await
+                    .map_err(|e| within(e, &d.logical_id))
+            }
             ResourceSpec::Kept => Ok(()),
         }
     }
@@ -504,6 +545,9 @@ impl SqlStore {
                 sqlx::query("DELETE FROM contact_channels WHERE id = $1").bind(id).execute(&mut *conn).await?;
             }
             Kind::Rotation => oncall::remove_rotation(conn, id).await?,
+            Kind::Topic => crate::topics::delete_named(conn, Named::Topics, id).await?,
+            Kind::ChatChannel => crate::topics::delete_named(conn, Named::ChatChannels, id).await?,
+            Kind::Subscription => crate::topics::delete_subscription(conn, id).await?,
             Kind::Kept => {}
         }
         Ok(())
@@ -713,6 +757,25 @@ impl Store for SqlStore {
             .bind(&next.id)
             .execute(&mut *tx)
             .await?;
+            // Tell the plan's topics and chat channels.
+            if let Some(plan) = &next.response_plan {
+                let row = sqlx::query("SELECT spec FROM response_plans WHERE id = $1")
+                    .bind(&plan.id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some(row) = row {
+                    let spec: ResponsePlanSpec = parse(&row.try_get::<String, _>(0)?)?;
+                    for target in spec.chat_channels {
+                        let task = Task::Publish {
+                            incident_id: Some(next.id.clone()),
+                            target,
+                            subject: format!("Incident #{} resolved: {}", next.number, next.title),
+                            text: format!("Resolved by {actor}."),
+                        };
+                        crate::paging::insert_jobs(&mut tx, &[NewJob::at(task, now)], now).await?;
+                    }
+                }
+            }
             if stopped.rows_affected() > 0 {
                 let e = NewEvent::new(
                     "engagement.stopped",
@@ -1160,6 +1223,55 @@ impl Store for SqlStore {
 
     async fn acknowledge(&self, page_id: &str, by: &str, via: &str, now: Timestamp) -> Result<Option<Acked>> {
         self.acknowledge_impl(page_id, by, via, now).await
+    }
+
+    async fn put_topic(&self, key: Option<&str>, spec: &TopicSpec, now: Timestamp) -> Result<(Topic, bool)> {
+        self.put_topic_impl(key, spec, now).await
+    }
+
+    async fn get_topic(&self, key: &str) -> Result<Option<Topic>> {
+        self.get_topic_impl(key).await
+    }
+
+    async fn list_topics(&self) -> Result<Vec<Topic>> {
+        self.list_topics_impl().await
+    }
+
+    async fn delete_topic(&self, key: &str) -> Result<bool> {
+        self.delete_topic_impl(key).await
+    }
+
+    async fn subscriptions(&self, topic: &Topic) -> Result<Vec<Subscription>> {
+        self.subscriptions_impl(topic).await
+    }
+
+    async fn put_chat_channel(
+        &self,
+        key: Option<&str>,
+        spec: &ChatChannelSpec,
+        now: Timestamp,
+    ) -> Result<(ChatChannel, bool)> {
+        self.put_chat_channel_impl(key, spec, now).await
+    }
+
+    async fn get_chat_channel(&self, key: &str) -> Result<Option<ChatChannel>> {
+        self.get_chat_channel_impl(key).await
+    }
+
+    async fn list_chat_channels(&self) -> Result<Vec<ChatChannel>> {
+        self.list_chat_channels_impl().await
+    }
+
+    async fn delete_chat_channel(&self, key: &str) -> Result<bool> {
+        self.delete_chat_channel_impl(key).await
+    }
+
+    async fn list_notifications(&self, incident_id: Option<&str>) -> Result<Vec<Notification>> {
+        self.list_notifications_impl(incident_id).await
+    }
+
+    async fn get_outgoing(&self, id: &str) -> Result<Option<Outgoing>> {
+        self.get_outgoing_impl(id).await
     }
 }
 

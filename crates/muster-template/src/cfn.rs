@@ -132,10 +132,16 @@ pub(crate) fn plan(stack: &str, text: &str, doc: &Value, options: &Options) -> R
             ));
         };
         let props_path = format!("{path}.Properties");
-        let properties = match def.get("Properties") {
+        let mut properties = match def.get("Properties") {
             None => Value::Object(Map::new()),
             Some(p) => ctx.resolve(p, &props_path)?.unwrap_or(Value::Object(Map::new())),
         };
+        // A resource without a name gets the one CloudFormation would make up (without the suffix).
+        if let (Some(prop), Some(props)) = (typedef.name_property, properties.as_object_mut())
+            && !props.contains_key(prop)
+        {
+            props.insert(prop.to_string(), json!(format!("{stack}-{logical}")));
+        }
         let mut notes = Vec::new();
         let spec = (typedef.build)(&properties, &mut notes).map_err(|e| e.within(&props_path))?;
         warnings.extend(notes.into_iter().map(|n| format!("{props_path}.{n}")));
@@ -465,7 +471,7 @@ impl Ctx<'_> {
         let ty = self.resources.get(logical).and_then(|d| d.get("Type")).and_then(Value::as_str).unwrap_or_default();
         let name = self.resource_name(logical, path)?;
         match self.typedef(logical) {
-            Some(t) if attr == "Arn" => Ok(json!((t.arn)(&name))),
+            Some(t) if attr == "Arn" || t.arn_attributes.contains(&attr) => Ok(json!((t.arn)(&name))),
             Some(t) if t.name_attributes.contains(&attr) || attr == "Name" => Ok(json!(name)),
             Some(_) => Err(Invalid::new(path, format!("Fn::GetAtt: {ty} has no attribute {attr:?}"))),
             // A type Muster keeps without acting on (a role, say): its ARN follows AWS's shape.

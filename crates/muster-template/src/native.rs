@@ -22,10 +22,12 @@ use muster_core::contact::{ChannelSpec, ContactSpec};
 use muster_core::plan::ResponsePlanSpec;
 use muster_core::rotation::RotationSpec;
 use muster_core::stack::{DesiredResource, ResourceSpec, StackPlan};
+use muster_core::topic::{ChatChannelSpec, TopicSpec};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
-const SECTIONS: &[&str] = &["parameters", "contacts", "rotations", "responsePlans", "description"];
+const SECTIONS: &[&str] =
+    &["parameters", "contacts", "rotations", "topics", "chatChannels", "responsePlans", "description"];
 const PARAMETER_KEYS: &[(&str, &str)] = &[
     ("default", "Default"),
     ("description", "Description"),
@@ -149,6 +151,30 @@ pub(crate) fn plan(stack: &str, docs: &[(&Source, Value)], options: &Options) ->
             resource_type: "Muster::Rotation".into(),
             properties: value,
             spec: ResourceSpec::Rotation(spec),
+        });
+    }
+    for (name, def) in merged.remove("topics").unwrap_or_default() {
+        let path = format!("topics.{name}");
+        let value = substitute(&Value::Object(named(def, "name", &name, &path)?), &values, &path)?;
+        let spec: TopicSpec = typed(&value, &path)?;
+        let spec = spec.validate().map_err(|e| e.within(&path))?;
+        resources.push(DesiredResource {
+            logical_id: path,
+            resource_type: "Muster::Topic".into(),
+            properties: value,
+            spec: ResourceSpec::Topic(spec),
+        });
+    }
+    for (name, def) in merged.remove("chatChannels").unwrap_or_default() {
+        let path = format!("chatChannels.{name}");
+        let value = substitute(&Value::Object(named(def, "name", &name, &path)?), &values, &path)?;
+        let spec: ChatChannelSpec = typed(&value, &path)?;
+        let spec = spec.validate().map_err(|e| e.within(&path))?;
+        resources.push(DesiredResource {
+            logical_id: path,
+            resource_type: "Muster::ChatChannel".into(),
+            properties: value,
+            spec: ResourceSpec::ChatChannel(spec),
         });
     }
     for (name, def) in merged.remove("responsePlans").unwrap_or_default() {

@@ -7,6 +7,7 @@ use muster_core::incident::{Impact, Tags};
 use muster_core::plan::{IncidentTemplate, ResponsePlanSpec};
 use muster_core::rotation::{CoverageWindow, Day, HandOff, MonthlyHandOff, Recurrence, RotationSpec, WeeklyHandOff};
 use muster_core::stack::ResourceSpec;
+use muster_core::topic::{ChatChannelSpec, ChatKind, Protocol, Subscription, TopicSpec, topic_name};
 use serde_json::{Map, Value, json};
 
 pub(crate) const ACCOUNT: &str = "000000000000";
@@ -20,6 +21,8 @@ pub(crate) struct TypeDef {
     pub arn: fn(&str) -> String,
     /// `Fn::GetAtt` attributes besides `Arn`, answered with the name.
     pub name_attributes: &'static [&'static str],
+    /// `Fn::GetAtt` attributes besides `Arn` answered with the ARN (`TopicArn`).
+    pub arn_attributes: &'static [&'static str],
     pub build: fn(&Value, &mut Vec<String>) -> Result<ResourceSpec, Invalid>,
 }
 
@@ -29,6 +32,7 @@ const TYPES: &[TypeDef] = &[
         name_property: Some("Name"),
         arn: |n| format!("arn:aws:ssm-incidents::{ACCOUNT}:response-plan/{n}"),
         name_attributes: &[],
+        arn_attributes: &[],
         build: response_plan,
     },
     TypeDef {
@@ -36,6 +40,7 @@ const TYPES: &[TypeDef] = &[
         name_property: Some("Alias"),
         arn: |n| format!("arn:aws:ssm-contacts:{REGION}:{ACCOUNT}:contact/{n}"),
         name_attributes: &[],
+        arn_attributes: &[],
         build: contact,
     },
     TypeDef {
@@ -43,6 +48,7 @@ const TYPES: &[TypeDef] = &[
         name_property: Some("ChannelName"),
         arn: |n| format!("arn:aws:ssm-contacts:{REGION}:{ACCOUNT}:contact-channel/{n}"),
         name_attributes: &[],
+        arn_attributes: &[],
         build: contact_channel,
     },
     TypeDef {
@@ -50,13 +56,54 @@ const TYPES: &[TypeDef] = &[
         name_property: Some("Name"),
         arn: |n| format!("arn:aws:ssm-contacts:{REGION}:{ACCOUNT}:rotation/{n}"),
         name_attributes: &[],
+        arn_attributes: &[],
         build: rotation,
+    },
+    TypeDef {
+        name: "AWS::SNS::Topic",
+        name_property: Some("TopicName"),
+        arn: |n| format!("arn:aws:sns:{REGION}:{ACCOUNT}:{n}"),
+        name_attributes: &["TopicName"],
+        arn_attributes: &["TopicArn"],
+        build: topic,
+    },
+    TypeDef {
+        name: "AWS::SNS::Subscription",
+        name_property: None,
+        arn: |n| format!("arn:aws:sns:{REGION}:{ACCOUNT}:subscription/{n}"),
+        name_attributes: &[],
+        arn_attributes: &[],
+        build: subscription,
+    },
+    TypeDef {
+        name: "AWS::Chatbot::SlackChannelConfiguration",
+        name_property: Some("ConfigurationName"),
+        arn: |n| format!("arn:aws:chatbot::{ACCOUNT}:chat-configuration/slack-channel/{n}"),
+        name_attributes: &[],
+        arn_attributes: &[],
+        build: slack_channel,
+    },
+    TypeDef {
+        name: "AWS::IAM::Role",
+        name_property: Some("RoleName"),
+        arn: |n| format!("arn:aws:iam::{ACCOUNT}:role/{n}"),
+        name_attributes: &["RoleId"],
+        arn_attributes: &[],
+        build: |v, warnings| {
+            let statements = v.get("Policies").and_then(Value::as_array).map_or(0, Vec::len);
+            warnings.push(format!(
+                "kept with the stack ({statements} inline polic{}); Muster does not evaluate IAM: API tokens carry viewer, responder or admin roles, and runbooks run with the server's own permissions",
+                if statements == 1 { "y" } else { "ies" }
+            ));
+            Ok(ResourceSpec::Kept)
+        },
     },
     TypeDef {
         name: "AWS::SSMIncidents::ReplicationSet",
         name_property: None,
         arn: |n| format!("arn:aws:ssm-incidents::{ACCOUNT}:replication-set/{n}"),
         name_attributes: &[],
+        arn_attributes: &[],
         build: |_, warnings| {
             warnings.push(
                 "AWS::SSMIncidents::ReplicationSet: a self-hosted Muster keeps its data in its own database; the replication set is kept with the stack and does nothing".into(),
@@ -512,4 +559,130 @@ fn rotation(v: &Value, _: &mut Vec<String>) -> Result<ResourceSpec, Invalid> {
         Invalid::new(field, e.message)
     })?;
     Ok(ResourceSpec::Rotation(spec))
+}
+
+fn topic(v: &Value, warnings: &mut Vec<String>) -> Result<ResourceSpec, Invalid> {
+    let p = Props::new(
+        v,
+        "",
+        &[
+            "TopicName",
+            "DisplayName",
+            "Subscription",
+            "Tags",
+            "KmsMasterKeyId",
+            "FifoTopic",
+            "ContentBasedDeduplication",
+            "TracingConfig",
+            "DataProtectionPolicy",
+            "ArchivePolicy",
+            "DeliveryStatusLogging",
+            "SignatureVersion",
+        ],
+    )?;
+    for ignored in [
+        "KmsMasterKeyId",
+        "FifoTopic",
+        "ContentBasedDeduplication",
+        "TracingConfig",
+        "DataProtectionPolicy",
+        "ArchivePolicy",
+        "DeliveryStatusLogging",
+        "SignatureVersion",
+    ] {
+        if p.get(ignored).is_some() {
+            warnings.push(format!("{ignored}: has no meaning for Muster's topics; ignored"));
+        }
+    }
+    let mut subscriptions = Vec::new();
+    for (i, s) in p.list("Subscription")?.iter().enumerate() {
+        let sp = Props::new(s, &format!("Subscription[{i}]"), &["Endpoint", "Protocol"])?;
+        let protocol = Protocol::parse(&sp.required_string("Protocol")?)
+            .map_err(|e| Invalid::new(sp.field("Protocol"), e.message))?;
+        subscriptions.push(Subscription { protocol, endpoint: sp.required_string("Endpoint")? });
+    }
+    let spec =
+        TopicSpec { name: p.required_string("TopicName")?, display_name: p.string("DisplayName")?, subscriptions };
+    let spec = spec.validate().map_err(|e| {
+        let field = match e.field.as_str() {
+            "name" => "TopicName".to_string(),
+            "displayName" => "DisplayName".to_string(),
+            f => f.replace("subscriptions", "Subscription").replace(".endpoint", ".Endpoint"),
+        };
+        Invalid::new(field, e.message)
+    })?;
+    Ok(ResourceSpec::Topic(spec))
+}
+
+fn subscription(v: &Value, warnings: &mut Vec<String>) -> Result<ResourceSpec, Invalid> {
+    let p = Props::new(
+        v,
+        "",
+        &[
+            "TopicArn",
+            "Protocol",
+            "Endpoint",
+            "FilterPolicy",
+            "FilterPolicyScope",
+            "RawMessageDelivery",
+            "RedrivePolicy",
+            "DeliveryPolicy",
+            "Region",
+            "SubscriptionRoleArn",
+            "ReplayPolicy",
+        ],
+    )?;
+    if p.get("FilterPolicy").is_some() {
+        warnings.push("FilterPolicy: not applied; every message of the topic is delivered".into());
+    }
+    let protocol = Protocol::parse(&p.required_string("Protocol")?).map_err(|e| Invalid::new("Protocol", e.message))?;
+    let subscription = Subscription { protocol, endpoint: p.required_string("Endpoint")? }
+        .validate()
+        .map_err(|e| Invalid::new("Endpoint", e.message))?;
+    Ok(ResourceSpec::Subscription { topic: topic_name(&p.required_string("TopicArn")?), subscription })
+}
+
+fn slack_channel(v: &Value, warnings: &mut Vec<String>) -> Result<ResourceSpec, Invalid> {
+    let p = Props::new(
+        v,
+        "",
+        &[
+            "ConfigurationName",
+            "SlackChannelId",
+            "SlackWorkspaceId",
+            "SnsTopicArns",
+            "IamRoleArn",
+            "LoggingLevel",
+            "GuardrailPolicies",
+            "UserRoleRequired",
+            "CustomizationResourceArns",
+            "Tags",
+        ],
+    )?;
+    let workspace = p.required_string("SlackWorkspaceId")?;
+    let looks_real = workspace.starts_with('T')
+        && workspace.len() > 2
+        && workspace[1..].chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    if !looks_real {
+        warnings.push(format!(
+            "SlackWorkspaceId: {workspace:?} looks like a placeholder, not a Slack workspace ID (T...); messages go through the server's Slack bot token"
+        ));
+    }
+    let spec = ChatChannelSpec {
+        name: p.required_string("ConfigurationName")?,
+        kind: ChatKind::Slack,
+        target: p.required_string("SlackChannelId")?,
+        workspace: Some(workspace),
+        topics: p.strings("SnsTopicArns")?,
+    };
+    let spec = spec.validate().map_err(|e| {
+        let field = match e.field.as_str() {
+            "name" => "ConfigurationName".to_string(),
+            "target" => "SlackChannelId".to_string(),
+            f if f.starts_with("topics") => "SnsTopicArns".to_string(),
+            f => f.to_string(),
+        };
+        Invalid::new(field, e.message)
+    })?;
+    Ok(ResourceSpec::ChatChannel(spec))
 }

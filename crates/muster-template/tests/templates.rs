@@ -192,13 +192,26 @@ fn the_reference_scenario_loads_with_its_known_quirks() {
     assert_eq!(p.incident_template.title, "VPN connection vpn-0123456789abcdef0 is DOWN");
     assert_eq!(p.incident_template.dedupe_string.as_deref(), Some("VPN connection vpn-0123456789abcdef0 is DOWN"));
     assert_eq!(p.incident_template.impact.get(), 3);
-    assert_eq!(p.chat_channels, ["arn:aws:sns:local:000000000000:vpn-NotificationTopic"]);
+    assert_eq!(p.chat_channels, ["arn:aws:sns:local:000000000000:vpn-connection-status-notification"]);
     assert_eq!(p.actions[0]["documentName"], "AWSSupport-TroubleshootVPN");
     assert_eq!(p.actions[0]["parameters"]["VpnConnectionId"], serde_json::json!(["vpn-0123456789abcdef0"]));
     assert_eq!(p.actions[0]["roleArn"], "arn:aws:iam::000000000000:role/vpn-AutomationRole");
     assert!(plan.warnings.iter().any(|w| w.contains("Parameters")), "{:?}", plan.warnings);
+    assert!(
+        plan.warnings.iter().any(|w| w.contains("SlackWorkspaceId") && w.contains("placeholder")),
+        "{:?}",
+        plan.warnings
+    );
+    assert!(plan.warnings.iter().any(|w| w.contains("AutomationRole") && w.contains("IAM")), "{:?}", plan.warnings);
     let skipped: Vec<&str> = plan.skipped.iter().map(|s| s.resource_type.as_str()).collect();
-    assert!(skipped.contains(&"AWS::CloudWatch::Alarm"));
+    assert_eq!(skipped, ["AWS::CloudWatch::Alarm"], "only the alarm is left for a later capability");
+    let ResourceSpec::ChatChannel(slack) =
+        &plan.resources.iter().find(|r| r.logical_id == "SlackChannelConfiguration").expect("slack").spec
+    else {
+        panic!("a chat channel")
+    };
+    assert_eq!(slack.target, "YourChannelID");
+    assert_eq!(slack.topics, ["vpn-connection-status-notification"]);
 
     let err = plan_stack("vpn", &source(text), &Options { skip_unsupported: false, ..opts.clone() })
         .expect_err("unsupported");

@@ -6,6 +6,7 @@ pub mod paging;
 pub mod plans;
 pub mod stacks;
 pub mod tokens;
+pub mod topics;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -59,6 +60,15 @@ pub fn routes() -> Router<AppState> {
         .route("/engagements", get(paging::list_engagements).post(paging::create_engagement))
         .route("/engagements/{id}", get(paging::show_engagement))
         .route("/engagements/{id}/stop", post(paging::stop_engagement))
+        .route("/topics", get(topics::list_topics).post(topics::create_topic))
+        .route("/topics/{name}", get(topics::show_topic).put(topics::put_topic).delete(topics::delete_topic))
+        .route("/topics/{name}/publish", post(topics::publish))
+        .route("/chat-channels", get(topics::list_chat_channels).post(topics::create_chat_channel))
+        .route(
+            "/chat-channels/{name}",
+            get(topics::show_chat_channel).put(topics::put_chat_channel).delete(topics::delete_chat_channel),
+        )
+        .route("/notifications", get(topics::list_notifications))
 }
 
 /// Query parameters whose errors come back as JSON naming the parameter.

@@ -1,0 +1,44 @@
+-- Topics and their subscriptions, chat channels, and the notifications sent through them.
+CREATE TABLE topics (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    spec       TEXT NOT NULL,
+    stack      TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE topic_subscriptions (
+    id         TEXT PRIMARY KEY,
+    topic_id   TEXT NOT NULL REFERENCES topics (id) ON DELETE CASCADE,
+    protocol   TEXT NOT NULL,
+    endpoint   TEXT NOT NULL,
+    stack      TEXT,
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE chat_channels (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    spec       TEXT NOT NULL,
+    stack      TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE notifications (
+    id          TEXT PRIMARY KEY,
+    incident_id TEXT,
+    topic       TEXT,
+    destination TEXT NOT NULL,
+    target      TEXT NOT NULL,
+    address     TEXT NOT NULL,
+    subject     TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('PENDING', 'SENT', 'DELIVERED', 'ERROR')),
+    attempts    INTEGER NOT NULL,
+    last_error  TEXT,
+    created_at  INTEGER NOT NULL,
+    sent_at     INTEGER
+);
+CREATE INDEX notifications_incident ON notifications (incident_id);
