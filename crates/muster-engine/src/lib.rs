@@ -98,6 +98,11 @@ impl Engine {
         self.wake.notify_one();
     }
 
+    /// The notifiers this server has.
+    pub fn notifiers(&self) -> &Notifiers {
+        &self.notifiers
+    }
+
     /// The key that signs acknowledgement links (shared by all nodes).
     pub fn link_key(&self) -> &str {
         &self.link_key

@@ -11,9 +11,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::{SignedDuration, Timestamp};
 use muster_core::auth::Role;
-use muster_core::contact::{
-    ACTIVATION_CODE_MINUTES, Channel, ChannelSpec, ChannelType, Contact, ContactSpec, ContactType,
-};
+use muster_core::contact::{ACTIVATION_CODE_MINUTES, Channel, ChannelSpec, Contact, ContactSpec, ContactType};
 use muster_core::ical::{CalEvent, calendar};
 use muster_core::new_id;
 use muster_core::rotation::{Override, Rotation, RotationSpec, Schedule, Shift, validate_override};
@@ -197,34 +195,20 @@ fn code_hash(channel_id: &str, code: &str) -> String {
     crate::auth::hash_secret(&format!("{channel_id}:{code}"))
 }
 
-/// Delivers an activation code through the channel itself.
+/// Delivers an activation code through the channel itself, with the notifier of its type.
 async fn deliver_code(s: &AppState, contact: &Contact, ch: &Channel, code: &str) -> ApiResult<()> {
-    match ch.kind {
-        ChannelType::Webhook => {
-            let body = serde_json::json!({
-                "type": "muster.channel.activation",
-                "contact": contact.alias,
-                "channel": ch.name,
-                "code": code,
-                "text": format!("Your Muster activation code for channel {} is {code}", ch.name),
-            });
-            let res = s
-                .http
-                .post(&ch.address)
-                .header("idempotency-key", format!("activation-{}", ch.id))
-                .json(&body)
-                .send()
-                .await
-                .map_err(|e| ApiError::BadGateway(format!("the webhook could not be reached: {}", e.without_url())))?;
-            if !res.status().is_success() {
-                return Err(ApiError::BadGateway(format!("the webhook answered {}", res.status().as_u16())));
-            }
-            Ok(())
-        }
-        other => Err(ApiError::Unavailable(format!(
-            "no {} provider is configured on this server, so a code cannot be sent through this channel",
-            other.as_str()
-        ))),
+    let notifier = s.engine.notifiers().for_channel(ch.kind).map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    let message = muster_notify::Message {
+        id: format!("activation-{}", ch.id),
+        subject: format!("Your Muster activation code: {code}"),
+        text: format!("Confirm channel {} of {} with the code {code}. It works for {ACTIVATION_CODE_MINUTES} minutes.", ch.name, contact.alias),
+        ack_url: None,
+        ack_code: None,
+        incident_url: None,
+    };
+    match notifier.send(&ch.address, &message).await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(ApiError::BadGateway(format!("the code could not be sent: {e}"))),
     }
 }
 
