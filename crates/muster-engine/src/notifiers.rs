@@ -16,6 +16,8 @@ pub struct ProviderConfig {
     pub twilio_from: Option<String>,
     pub slack_api_url: Option<String>,
     pub slack_bot_token: Option<String>,
+    /// Verifies Slack's interactivity requests (the Acknowledge button).
+    pub slack_signing_secret: Option<String>,
     pub webhook_signing_secret: Option<String>,
 }
 

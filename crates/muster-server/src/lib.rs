@@ -73,6 +73,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// The workers of this node; handlers wake them after writing jobs.
     pub engine: Arc<muster_engine::Engine>,
+    /// Provider settings, for verifying what providers send back (SMS replies, Slack buttons).
+    pub providers: Arc<muster_engine::ProviderConfig>,
 }
 
 /// A built server: its listener is bound, its database migrated.
@@ -122,6 +124,7 @@ impl Application {
             public_url: config.public_url.clone(),
             http,
             engine: engine.clone(),
+            providers: Arc::new(config.providers.clone()),
         };
         let router = router(state, config.body_limit);
         Ok(Self { listener, router, store, engine, database_url: config.database_url.clone(), generated_admin_token })
@@ -190,6 +193,8 @@ fn router(state: AppState, body_limit: usize) -> Router {
     Router::new()
         .nest("/api/v1", api::routes())
         .route("/api/openapi.json", get(openapi::serve))
+        .route("/integrations/twilio/sms", axum::routing::post(api::inbound::twilio_sms))
+        .route("/integrations/slack/interactions", axum::routing::post(api::inbound::slack_interaction))
         .route("/ack/{page}", get(api::paging::ack_page_confirm).post(api::paging::ack_page_by_link))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))

@@ -1010,3 +1010,128 @@ async fn the_reference_scenario_tells_its_slack_channel(backend: Backend) {
     wait_for(&slack, 3).await;
     assert_eq!(slack.count().await, 3);
 }
+
+fn form_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b' ' => "+".to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_sms_replies_and_slack_buttons_acknowledge() {
+    sms_replies_and_slack_buttons_acknowledge(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_sms_replies_and_slack_buttons_acknowledge() {
+    sms_replies_and_slack_buttons_acknowledge(Backend::Postgres).await;
+}
+
+async fn sms_replies_and_slack_buttons_acknowledge(backend: Backend) {
+    use base64::Engine as _;
+    use hmac::{Hmac, Mac};
+    let provider = muster_notify::testing::HttpSink::start().await;
+    let base = provider.base.clone();
+    let Some(app) = spawn_app_with(backend, move |c| {
+        c.providers.twilio_api_url = Some(base.clone());
+        c.providers.twilio_account_sid = Some("AC1".into());
+        c.providers.twilio_auth_token = Some("twilio-token".into());
+        c.providers.twilio_from = Some("+15550001111".into());
+        c.providers.slack_api_url = Some(base);
+        c.providers.slack_bot_token = Some("xoxb-1".into());
+        c.providers.slack_signing_secret = Some("slack-signing-secret".into());
+    })
+    .await
+    else {
+        return;
+    };
+    people(&app, &["ann", "bob"]).await;
+    app.admin(
+        Method::POST,
+        "/api/v1/contacts/ann/channels",
+        Some(json!({"name": "phone", "type": "SMS", "address": "+15550002222"})),
+    )
+    .await;
+    app.admin(
+        Method::POST,
+        "/api/v1/contacts/bob/channels",
+        Some(json!({"name": "slack", "type": "CHAT", "address": "U0BOB"})),
+    )
+    .await;
+    for who in ["ann", "bob"] {
+        let plan = json!({"name": format!("p-{who}"), "incidentTemplate": {"title": format!("{who} down"), "impact": 2}, "engagements": [who]});
+        app.admin(Method::POST, "/api/v1/response-plans", Some(plan)).await;
+        app.admin(Method::POST, "/api/v1/incidents", Some(json!({"responsePlan": format!("p-{who}")}))).await;
+    }
+    wait_for(&provider, 2).await;
+    let requests = provider.requests.lock().await.clone();
+    let sms = requests.iter().find(|r| r.path.ends_with("/Messages.json")).expect("a text message");
+    let body = sms.body.replace('+', " ");
+    let code: String =
+        body.split("Reply").nth(1).expect("a reply code").chars().filter(char::is_ascii_digit).take(6).collect();
+    assert_eq!(code.len(), 6);
+
+    // The SMS reply, signed as Twilio signs it (computed here independently).
+    let params =
+        [("Body", format!("ack {code}")), ("From", "+15550002222".to_string()), ("To", "+15550001111".to_string())];
+    let mut data = "http://muster.test/integrations/twilio/sms".to_string();
+    for (k, v) in &params {
+        data.push_str(k);
+        data.push_str(v);
+    }
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(b"twilio-token").expect("key");
+    mac.update(data.as_bytes());
+    let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    let form: String = params.iter().map(|(k, v)| format!("{k}={}", form_encode(v))).collect::<Vec<_>>().join("&");
+    let post = |sig: String, form: String| {
+        app.http
+            .post(format!("{}/integrations/twilio/sms", app.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-twilio-signature", sig)
+            .body(form)
+            .send()
+    };
+    assert_eq!(post("forged".into(), form.clone()).await.expect("sent").status(), StatusCode::FORBIDDEN);
+    let res = post(signature, form).await.expect("sent");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.expect("twiml").contains("Acknowledged"));
+    let (_, pages) = app.admin(Method::GET, "/api/v1/pages?incident=1", None).await;
+    assert_eq!(pages["items"][0]["status"], "READ");
+    assert_eq!(pages["items"][0]["readVia"], "sms");
+
+    // The Slack button, signed as Slack signs it.
+    let slack = requests.iter().find(|r| r.path == "/chat.postMessage").expect("a Slack message");
+    let msg: Value = serde_json::from_str(&slack.body).expect("json");
+    let page_id = msg["blocks"][1]["elements"][0]["value"].as_str().expect("the page id").to_string();
+    let payload = json!({"type": "block_actions", "user": {"id": "U0BOB", "username": "bob"}, "actions": [{"action_id": "muster_ack", "value": page_id}]});
+    let body = format!("payload={}", form_encode(&payload.to_string()));
+    let sign = |ts: i64| {
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"slack-signing-secret").expect("key");
+        mac.update(format!("v0:{ts}:{body}").as_bytes());
+        format!("v0={}", mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect::<String>())
+    };
+    let now = jiff::Timestamp::now().as_second();
+    let press = |ts: i64, sig: String| {
+        app.http
+            .post(format!("{}/integrations/slack/interactions", app.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-slack-request-timestamp", ts.to_string())
+            .header("x-slack-signature", sig)
+            .body(body.clone())
+            .send()
+    };
+    assert_eq!(press(now - 3600, sign(now - 3600)).await.expect("sent").status(), StatusCode::UNAUTHORIZED, "stale");
+    assert_eq!(press(now, "v0=00".into()).await.expect("sent").status(), StatusCode::UNAUTHORIZED, "forged");
+    let res = press(now, sign(now)).await.expect("sent");
+    assert_eq!(res.status(), StatusCode::OK);
+    let answer: Value = res.json().await.expect("json");
+    assert!(answer["text"].as_str().expect("text").starts_with("Acknowledged"));
+    let (_, page) = app.admin(Method::GET, &format!("/api/v1/pages/{page_id}"), None).await;
+    assert_eq!(page["status"], "READ");
+    assert_eq!(page["readVia"], "slack");
+    assert_eq!(page["readBy"], "bob (Slack)");
+}

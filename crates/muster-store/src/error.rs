@@ -27,12 +27,16 @@ impl From<sqlx::Error> for StoreError {
             }
             sqlx::Error::Database(db) => {
                 let msg = db.message().to_ascii_lowercase();
-                // SQLite: disk full, read-only, locked; PostgreSQL: shutting down, too many clients.
+                // SQLite: disk full, read-only, locked; PostgreSQL: shutting down, too many clients, out of
+                // space, and the transient conflicts (deadlock, serialization) a retry resolves.
                 if msg.contains("disk")
                     || msg.contains("readonly")
                     || msg.contains("read-only")
                     || msg.contains("locked")
-                    || matches!(db.code().as_deref(), Some("57P01" | "57P02" | "57P03" | "53300" | "53100"))
+                    || matches!(
+                        db.code().as_deref(),
+                        Some("57P01" | "57P02" | "57P03" | "53300" | "53100" | "40P01" | "40001")
+                    )
                 {
                     StoreError::Unavailable(db.message().to_string())
                 } else {

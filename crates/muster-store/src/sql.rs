@@ -130,11 +130,13 @@ impl SqlStore {
     }
 
     /// Row lock for read-modify-write: PostgreSQL locks the row; SQLite's single writer already
-    /// holds the database.
+    /// holds the database. `NO KEY UPDATE` serializes writers of the row without blocking inserts
+    /// elsewhere that merely refer to it (a timeline event's foreign key), which `FOR UPDATE` would,
+    /// and which could deadlock a resolve against a worker writing that incident's timeline.
     pub(crate) fn lock(&self) -> &'static str {
         match self.backend {
             Backend::Sqlite => "",
-            Backend::Postgres => " FOR UPDATE",
+            Backend::Postgres => " FOR NO KEY UPDATE",
         }
     }
 

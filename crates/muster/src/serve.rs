@@ -41,6 +41,7 @@ struct FileConfig {
     twilio_from: Option<String>,
     slack_api_url: Option<String>,
     slack_bot_token: Option<String>,
+    slack_signing_secret: Option<String>,
     webhook_signing_secret: Option<String>,
     handoff_notice_minutes: Option<i64>,
 }
@@ -68,6 +69,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         twilio_from: env("MUSTER_TWILIO_FROM").or(file.twilio_from),
         slack_api_url: env("MUSTER_SLACK_API_URL").or(file.slack_api_url),
         slack_bot_token: env("MUSTER_SLACK_BOT_TOKEN").or(file.slack_bot_token),
+        slack_signing_secret: env("MUSTER_SLACK_SIGNING_SECRET").or(file.slack_signing_secret),
         webhook_signing_secret: env("MUSTER_WEBHOOK_SIGNING_SECRET").or(file.webhook_signing_secret),
     };
     let handoff_notice_minutes = match env("MUSTER_HANDOFF_NOTICE_MINUTES") {

@@ -1,5 +1,6 @@
 //! The native API under `/api/v1`.
 
+pub mod inbound;
 pub mod incidents;
 pub mod oncall;
 pub mod paging;

@@ -201,7 +201,10 @@ async fn deliver_code(s: &AppState, contact: &Contact, ch: &Channel, code: &str)
     let message = muster_notify::Message {
         id: format!("activation-{}", ch.id),
         subject: format!("Your Muster activation code: {code}"),
-        text: format!("Confirm channel {} of {} with the code {code}. It works for {ACTIVATION_CODE_MINUTES} minutes.", ch.name, contact.alias),
+        text: format!(
+            "Confirm channel {} of {} with the code {code}. It works for {ACTIVATION_CODE_MINUTES} minutes.",
+            ch.name, contact.alias
+        ),
         ack_url: None,
         ack_code: None,
         incident_url: None,

@@ -1,0 +1,167 @@
+//! What providers send back: SMS replies (a Twilio-compatible webhook) and Slack button presses.
+//! Both are verified by the provider's own signature before anything is read.
+
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::Uri;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use std::collections::BTreeMap;
+
+/// How old a Slack request may be (replays are refused).
+const SLACK_MAX_AGE_SECS: i64 = 300;
+
+fn form(body: &[u8]) -> BTreeMap<String, String> {
+    let text = String::from_utf8_lossy(body);
+    text.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+/// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte.
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Twilio's request signature: base64 of HMAC-SHA1 over the full URL followed by each POST
+/// parameter's name and value, sorted by name.
+pub fn twilio_signature(auth_token: &str, url: &str, params: &BTreeMap<String, String>) -> String {
+    let mut data = url.to_string();
+    for (k, v) in params {
+        data.push_str(k);
+        data.push_str(v);
+    }
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(auth_token.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(data.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// Slack's request signature: `v0=` and the hex HMAC-SHA256 of `v0:{timestamp}:{body}`.
+pub fn slack_signature(secret: &str, timestamp: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(format!("v0:{timestamp}:").as_bytes());
+    mac.update(body);
+    format!("v0={}", mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+fn twiml(message: &str) -> Response {
+    let escaped = message.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    (
+        [("content-type", "text/xml")],
+        format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Message>{escaped}</Message></Response>"),
+    )
+        .into_response()
+}
+
+/// An SMS reply: the code from a page acknowledges it.
+pub async fn twilio_sms(State(s): State<AppState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(token) = s.providers.twilio_auth_token.as_deref() else {
+        return (StatusCode::NOT_FOUND, "SMS replies are not configured").into_response();
+    };
+    let params = form(&body);
+    let base = s.public_url.clone().unwrap_or_else(|| {
+        let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+        format!("http://{host}")
+    });
+    let url = format!("{}{}", base.trim_end_matches('/'), uri);
+    let given = headers.get("x-twilio-signature").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !crate::auth::constant_time_eq(given, &twilio_signature(token, &url, &params)) {
+        tracing::warn!("an SMS webhook call with a wrong signature was refused");
+        return (StatusCode::FORBIDDEN, "bad signature").into_response();
+    }
+    let from = params.get("From").cloned().unwrap_or_default();
+    let code: String = params.get("Body").map(|b| b.chars().filter(char::is_ascii_digit).collect()).unwrap_or_default();
+    if code.len() != 6 {
+        return twiml("Reply with the 6-digit code from the page to acknowledge it.");
+    }
+    match s.store.page_by_code(&from, &code).await {
+        Ok(Some(page)) => match s.store.acknowledge(&page.id, &page.contact, "sms", s.clock.now()).await {
+            Ok(Some(a)) if a.stopped => twiml("Acknowledged. The escalation is stopped."),
+            Ok(Some(_)) => twiml("Acknowledged."),
+            _ => twiml("That page could not be acknowledged just now; try again."),
+        },
+        Ok(None) => twiml("No page of yours has that code."),
+        Err(e) => {
+            tracing::warn!(error = %e, "SMS acknowledgement failed");
+            twiml("That page could not be acknowledged just now; try again.")
+        }
+    }
+}
+
+/// A Slack button press: `muster_ack` acknowledges the page named by the button's value.
+pub async fn slack_interaction(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(secret) = s.providers.slack_signing_secret.as_deref() else {
+        return (StatusCode::NOT_FOUND, "Slack interactivity is not configured").into_response();
+    };
+    let ts = headers.get("x-slack-request-timestamp").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let fresh = ts.parse::<i64>().is_ok_and(|t| (s.clock.now().as_second() - t).abs() <= SLACK_MAX_AGE_SECS);
+    let given = headers.get("x-slack-signature").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !fresh || !crate::auth::constant_time_eq(given, &slack_signature(secret, ts, &body)) {
+        tracing::warn!("a Slack request with a wrong or stale signature was refused");
+        return (StatusCode::UNAUTHORIZED, "bad signature").into_response();
+    }
+    let payload: serde_json::Value = match form(&body).get("payload").map(|p| serde_json::from_str(p)) {
+        Some(Ok(v)) => v,
+        _ => return (StatusCode::BAD_REQUEST, "no payload").into_response(),
+    };
+    let user =
+        payload["user"]["username"].as_str().or(payload["user"]["id"].as_str()).unwrap_or("slack user").to_string();
+    let Some(action) = payload["actions"].as_array().and_then(|a| a.iter().find(|x| x["action_id"] == "muster_ack"))
+    else {
+        return StatusCode::OK.into_response();
+    };
+    let page_id = action["value"].as_str().unwrap_or_default();
+    let answer = match s.store.acknowledge(page_id, &format!("{user} (Slack)"), "slack", s.clock.now()).await {
+        Ok(Some(a)) if a.stopped => "Acknowledged; the escalation is stopped.",
+        Ok(Some(_)) => "Acknowledged.",
+        Ok(None) => "That page no longer exists.",
+        Err(_) => "Muster could not record that just now; try again.",
+    };
+    axum::Json(serde_json::json!({"response_type": "ephemeral", "replace_original": false, "text": answer}))
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_decode_and_signatures_are_stable() {
+        let f = form(b"From=%2B15550002222&Body=ack+123456&Empty=");
+        assert_eq!(f["From"], "+15550002222");
+        assert_eq!(f["Body"], "ack 123456");
+        assert_eq!(f["Empty"], "");
+        let sig = twilio_signature("token", "https://m.example/integrations/twilio/sms", &f);
+        assert_eq!(sig, twilio_signature("token", "https://m.example/integrations/twilio/sms", &f));
+        assert_ne!(sig, twilio_signature("other", "https://m.example/integrations/twilio/sms", &f));
+        assert!(slack_signature("s", "1", b"x").starts_with("v0="));
+    }
+}
