@@ -24,6 +24,8 @@ use tokio::sync::Notify;
 pub const LEASE: SignedDuration = SignedDuration::from_secs(60);
 /// Jobs claimed at once.
 const BATCH: u32 = 64;
+/// Jobs of one batch run side by side.
+const CONCURRENCY: usize = 16;
 /// The longest a worker sleeps without looking for due jobs.
 const MAX_SLEEP: Duration = Duration::from_millis(1000);
 
@@ -121,9 +123,16 @@ impl Engine {
             if jobs.is_empty() {
                 return Ok(ran);
             }
-            for job in jobs {
-                self.run_one(job).await;
-                ran += 1;
+            ran += jobs.len();
+            // Jobs of a batch are independent; running them side by side lets sends to slow
+            // providers overlap instead of queueing behind each other.
+            let mut pending = jobs.into_iter();
+            loop {
+                let chunk: Vec<Job> = pending.by_ref().take(CONCURRENCY).collect();
+                if chunk.is_empty() {
+                    break;
+                }
+                futures_util::future::join_all(chunk.into_iter().map(|job| self.run_one(job))).await;
             }
         }
     }
