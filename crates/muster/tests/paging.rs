@@ -172,3 +172,63 @@ async fn email_first_then_sms_and_the_link_stops_it_across_kill_9() {
     drop(server);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+const TWO_NODE_TEAM: &str = r#"
+contacts:
+  ann:
+    channels: [{name: mail, type: EMAIL, address: ann@example.com}]
+  bob:
+    channels: [{name: phone, type: SMS, address: "+15550002222"}]
+  cy:
+    channels: [{name: pager, type: SMS, address: "+15550003333"}]
+  esc:
+    type: ESCALATION
+    plan:
+      stages:
+        - {durationSeconds: 2, targets: [{contact: ann}]}
+        - {durationSeconds: 2, targets: [{contact: bob}]}
+        - {targets: [{contact: cy}]}
+responsePlans:
+  outage:
+    incidentTemplate: {title: Outage, impact: 2}
+    engagements: [esc]
+"#;
+
+/// Two nodes on one PostgreSQL database; the one that opened the incidents is killed after the
+/// first stage; the other fires every later stage exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_postgres_one_killed_mid_escalation() {
+    let Some(db) = muster_store::testing::postgres_url().await else { return };
+    let smtp = SmtpSink::start().await;
+    let sms = HttpSink::start().await;
+    let (pa, pb) = (free_port(), free_port());
+    let a = serve(&db, pa, &smtp, &sms);
+    let b = serve(&db, pb, &smtp, &sms);
+    let dir = std::env::temp_dir().join(format!("muster-two-nodes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("team.yaml");
+    std::fs::write(&file, TWO_NODE_TEAM).expect("write");
+    muster(pa, &["apply", "-f", file.to_str().expect("utf-8")]);
+    for i in 0..5 {
+        muster(pa, &["incident", "start", "--plan", "outage", "--dedupe", &format!("outage-{i}")]);
+    }
+    until(async || smtp.mails.lock().await.len() >= 5).await;
+    let mut a = a;
+    a.0.kill().expect("kill -9 node a");
+    a.0.wait().expect("reaped");
+    drop(a);
+    // Node b carries on: stage 2 (bob) and stage 3 (cy) for each of the five incidents.
+    until(async || sms.count().await >= 10).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let texts = sms.requests.lock().await.clone();
+    let to = |n: &str| texts.iter().filter(|r| r.body.contains(&format!("To=%2B{n}"))).count();
+    assert_eq!((to("15550002222"), to("15550003333")), (5, 5), "every later stage fired exactly once");
+    for i in 1..=5 {
+        let pages = muster(pb, &["page", "list", "--incident", &i.to_string()]);
+        let contacts: Vec<&str> = pages["items"].as_array().expect("pages").iter().map(|p| p["contact"].as_str().unwrap_or("")).collect();
+        assert_eq!(contacts.iter().filter(|c| **c == "bob").count(), 1, "incident {i}: {contacts:?}");
+        assert_eq!(contacts.iter().filter(|c| **c == "cy").count(), 1, "incident {i}: {contacts:?}");
+    }
+    drop(b);
+    let _ = std::fs::remove_dir_all(dir);
+}
