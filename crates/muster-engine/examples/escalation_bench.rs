@@ -43,7 +43,14 @@ async fn main() {
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let now = Timestamp::now();
-    let person = ContactSpec { alias: "oncall".into(), display_name: None, kind: ContactType::Personal, time_zone: None, rotations: vec![], plan: None };
+    let person = ContactSpec {
+        alias: "oncall".into(),
+        display_name: None,
+        kind: ContactType::Personal,
+        time_zone: None,
+        rotations: vec![],
+        plan: None,
+    };
     let c = store.create_contact(&person, now).await.expect("contact");
     let ch = ChannelSpec { name: "hook".into(), kind: ChannelType::Webhook, address: hook, defer_activation: false };
     store.add_channel(&c.id, &ch, true, now).await.expect("channel");
@@ -71,7 +78,10 @@ async fn main() {
     let mut due: HashMap<String, Timestamp> = HashMap::with_capacity(n);
     for (i, e) in engagements.iter().enumerate() {
         let at = t0 + SignedDuration::from_micros(i as i64 * spread * 1_000_000 / n.max(1) as i64);
-        store.create_engagement(e, &NewJob::at(Task::StartEngagement { engagement_id: e.id.clone() }, at)).await.expect("engagement");
+        store
+            .create_engagement(e, &NewJob::at(Task::StartEngagement { engagement_id: e.id.clone() }, at))
+            .await
+            .expect("engagement");
         due.insert(e.id.clone(), at);
     }
     let setup = setup_started.elapsed();

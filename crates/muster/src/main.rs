@@ -89,6 +89,14 @@ enum Command {
     /// List, show and stop engagements.
     #[command(subcommand)]
     Engagement(EngagementCommand),
+    /// Topics: list them, publish to one.
+    #[command(subcommand)]
+    Topic(TopicCommand),
+    /// Notifications sent to topics and chat channels, with their receipts.
+    Notifications {
+        #[arg(long)]
+        incident: Option<String>,
+    },
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -312,6 +320,19 @@ pub enum PageCommand {
 }
 
 #[derive(Subcommand)]
+pub enum TopicCommand {
+    List,
+    /// Tell a topic's subscribers and chat channels.
+    Publish {
+        topic: String,
+        #[arg(long)]
+        subject: String,
+        #[arg(long)]
+        message: String,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum EngagementCommand {
     List {
         #[arg(long)]
@@ -387,6 +408,8 @@ fn main() -> ExitCode {
                 paging::engage(&cli.client, contact, subject, content, incident).await
             }
             Command::Engagement(c) => paging::engagement(&cli.client, c).await,
+            Command::Topic(c) => paging::topic(&cli.client, c).await,
+            Command::Notifications { incident } => paging::notifications(&cli.client, incident).await,
         }
     });
     match result {

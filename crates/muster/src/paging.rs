@@ -1,7 +1,7 @@
 //! Client commands for paging: pages, acknowledgements, engagements.
 
 use crate::client::{Client, s, strip_nulls, table};
-use crate::{ClientArgs, EngagementCommand, PageCommand};
+use crate::{ClientArgs, EngagementCommand, PageCommand, TopicCommand};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -87,5 +87,57 @@ pub async fn engagement(args: &ClientArgs, cmd: EngagementCommand) -> anyhow::Re
             c.print(&v, |v| println!("engagement {} is {}", s(&v["id"]), s(&v["status"])));
         }
     }
+    Ok(())
+}
+
+pub async fn topic(args: &ClientArgs, cmd: TopicCommand) -> anyhow::Result<()> {
+    let c = Client::new(args)?;
+    match cmd {
+        TopicCommand::List => {
+            let v = c.call(Method::GET, "/topics", None).await?;
+            c.print(&v, |v| {
+                let rows = v["items"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|t| {
+                        vec![
+                            s(&t["name"]),
+                            s(&t["displayName"]),
+                            t["subscriptions"].as_array().map_or(0, Vec::len).to_string(),
+                            s(&t["stack"]),
+                        ]
+                    })
+                    .collect();
+                table(&["TOPIC", "DISPLAY NAME", "SUBSCRIPTIONS", "STACK"], rows);
+            });
+        }
+        TopicCommand::Publish { topic, subject, message } => {
+            let v = c
+                .call(
+                    Method::POST,
+                    &format!("/topics/{topic}/publish"),
+                    Some(json!({"subject": subject, "message": message})),
+                )
+                .await?;
+            c.print(&v, |_| println!("published to {topic}"));
+        }
+    }
+    Ok(())
+}
+
+pub async fn notifications(args: &ClientArgs, incident: Option<String>) -> anyhow::Result<()> {
+    let c = Client::new(args)?;
+    let q = incident.map(|i| format!("?incident={i}")).unwrap_or_default();
+    let v = c.call(Method::GET, &format!("/notifications{q}"), None).await?;
+    c.print(&v, |v| {
+        let rows = v["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|n| vec![s(&n["target"]), s(&n["destination"]), s(&n["status"]), s(&n["attempts"]), s(&n["subject"])])
+            .collect();
+        table(&["TO", "VIA", "RECEIPT", "TRIES", "SUBJECT"], rows);
+    });
     Ok(())
 }

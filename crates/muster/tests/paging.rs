@@ -225,7 +225,8 @@ async fn two_nodes_on_postgres_one_killed_mid_escalation() {
     assert_eq!((to("15550002222"), to("15550003333")), (5, 5), "every later stage fired exactly once");
     for i in 1..=5 {
         let pages = muster(pb, &["page", "list", "--incident", &i.to_string()]);
-        let contacts: Vec<&str> = pages["items"].as_array().expect("pages").iter().map(|p| p["contact"].as_str().unwrap_or("")).collect();
+        let contacts: Vec<&str> =
+            pages["items"].as_array().expect("pages").iter().map(|p| p["contact"].as_str().unwrap_or("")).collect();
         assert_eq!(contacts.iter().filter(|c| **c == "bob").count(), 1, "incident {i}: {contacts:?}");
         assert_eq!(contacts.iter().filter(|c| **c == "cy").count(), 1, "incident {i}: {contacts:?}");
     }
