@@ -1,7 +1,7 @@
 //! Stacks: a named set of resources applied from a template. The diff between what a stack has
 //! and what its template now declares is decided here; the store carries it out in one transaction.
 
-use crate::contact::{ChannelSpec, ContactSpec, ContactType};
+use crate::contact::{ChannelSpec, ContactPlan, ContactSpec, ContactType};
 use crate::plan::ResponsePlanSpec;
 use crate::rotation::RotationSpec;
 use crate::topic::{ChatChannelSpec, Subscription, TopicSpec};
@@ -28,6 +28,12 @@ pub enum ResourceSpec {
         subscription: Subscription,
     },
     ChatChannel(ChatChannelSpec),
+    /// The engagement or escalation plan of the contact with this alias (`AWS::SSMContacts::Plan`).
+    ContactPlan {
+        contact: String,
+        plan: ContactPlan,
+        rotations: Vec<String>,
+    },
     /// Kept with the stack (so it is reported and deleted with it) but with no Muster object behind
     /// it, such as a replication set, which has no meaning for a self-hosted server.
     Kept,
@@ -43,6 +49,7 @@ pub enum Kind {
     Topic,
     Subscription,
     ChatChannel,
+    ContactPlan,
     Kept,
 }
 
@@ -55,6 +62,7 @@ pub fn kind_of(resource_type: &str) -> Kind {
         "AWS::SNS::Topic" | "Muster::Topic" => Kind::Topic,
         "AWS::SNS::Subscription" => Kind::Subscription,
         "AWS::Chatbot::SlackChannelConfiguration" | "Muster::ChatChannel" => Kind::ChatChannel,
+        "AWS::SSMContacts::Plan" => Kind::ContactPlan,
         _ => Kind::Kept,
     }
 }
@@ -70,6 +78,7 @@ fn create_rank(d: &DesiredResource) -> u8 {
         ResourceSpec::ResponsePlan(_) => 4,
         ResourceSpec::Topic(_) => 0,
         ResourceSpec::Subscription { .. } | ResourceSpec::ChatChannel(_) => 1,
+        ResourceSpec::ContactPlan { .. } => 3,
         ResourceSpec::Kept => 5,
     }
 }
@@ -79,7 +88,7 @@ fn delete_rank(resource_type: &str) -> u8 {
     match kind_of(resource_type) {
         Kind::Kept => 0,
         Kind::ResponsePlan => 1,
-        Kind::Subscription | Kind::ChatChannel => 1,
+        Kind::Subscription | Kind::ChatChannel | Kind::ContactPlan => 1,
         Kind::Topic => 4,
         Kind::Rotation => 2,
         Kind::Channel => 3,

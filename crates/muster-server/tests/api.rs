@@ -98,6 +98,7 @@ both_backends!(
     calendars_parse_and_need_their_secret,
     on_call_objects_from_a_template,
     paging_and_acknowledgements,
+    separate_plans_from_a_template,
 );
 
 async fn health_ready_metrics_and_openapi(app: TestApp) {
@@ -1134,4 +1135,37 @@ async fn sms_replies_and_slack_buttons_acknowledge(backend: Backend) {
     assert_eq!(page["status"], "READ");
     assert_eq!(page["readVia"], "slack");
     assert_eq!(page["readBy"], "bob (Slack)");
+}
+
+async fn separate_plans_from_a_template(app: TestApp) {
+    let template = r#"
+Resources:
+  Ann:
+    Type: AWS::SSMContacts::Contact
+    Properties: {Alias: ann, DisplayName: Ann, Type: PERSONAL}
+  Mail:
+    Type: AWS::SSMContacts::ContactChannel
+    Properties: {ContactId: !Ref Ann, ChannelName: mail, ChannelType: EMAIL, ChannelAddress: ann@example.com}
+  Esc:
+    Type: AWS::SSMContacts::Contact
+    Properties: {Alias: esc, DisplayName: Escalation, Type: ESCALATION}
+  EscPlan:
+    Type: AWS::SSMContacts::Plan
+    Properties:
+      ContactId: !GetAtt Esc.Arn
+      Stages:
+        - DurationInMinutes: 5
+          Targets:
+            - ContactTargetInfo: {ContactId: !Ref Ann, IsEssential: true}
+"#;
+    let (status, report) = app.admin(Method::PUT, "/api/v1/stacks/esc", Some(json!({"template": template}))).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let (_, esc) = app.admin(Method::GET, "/api/v1/contacts/esc", None).await;
+    assert_eq!(esc["plan"]["stages"][0]["durationMinutes"], 5);
+    assert_eq!(esc["plan"]["stages"][0]["targets"][0], json!({"contact": "ann", "essential": true}));
+    let without = template.split("  EscPlan:").next().expect("head").to_string();
+    let (status, report) = app.admin(Method::PUT, "/api/v1/stacks/esc", Some(json!({"template": without}))).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let (_, esc) = app.admin(Method::GET, "/api/v1/contacts/esc", None).await;
+    assert!(esc.get("plan").is_none() || esc["plan"].is_null(), "removing the Plan resource removes the plan: {esc}");
 }

@@ -179,7 +179,7 @@ pub trait Store: Send + Sync + 'static {
     async fn get_stack(&self, name: &str) -> Result<Option<StoredStack>>;
     async fn list_stacks(&self) -> Result<Vec<StoredStack>>;
     /// Deletes a stack and everything it made; `None` when there is no such stack.
-    async fn delete_stack(&self, name: &str) -> Result<Option<Vec<StackResource>>>;
+    async fn delete_stack(&self, name: &str, now: Timestamp) -> Result<Option<Vec<StackResource>>>;
 
     /// Creates a contact; `Conflict` naming `alias` when taken, or `rotations[i]` when a schedule
     /// names a rotation that does not exist.

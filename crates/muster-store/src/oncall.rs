@@ -595,3 +595,23 @@ impl SqlStore {
         Ok(r.rows_affected() == 1)
     }
 }
+
+/// Sets (or clears) a contact's plan, checking the result as the contact's own spec.
+pub(crate) async fn set_contact_plan(
+    conn: &mut Conn,
+    alias: &str,
+    plan: Option<&muster_core::contact::ContactPlan>,
+    rotations: &[String],
+    now: Timestamp,
+) -> Result<()> {
+    let Some(c) = fetch_contact(conn, alias).await? else {
+        return Err(StoreError::conflict("ContactId", format!("there is no contact {alias:?}")));
+    };
+    let mut spec = c.spec();
+    match spec.kind {
+        ContactType::OncallSchedule => spec.rotations = rotations.to_vec(),
+        _ => spec.plan = plan.cloned().filter(|p| !p.stages.is_empty()),
+    }
+    let spec = spec.validate().map_err(StoreError::Conflict)?;
+    update_contact(conn, &c.id, &spec, now).await
+}

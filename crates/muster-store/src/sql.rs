@@ -478,6 +478,12 @@ impl SqlStore {
                     .await
                     .map_err(|e| within(e, &d.logical_id))
             }
+            ResourceSpec::ContactPlan { contact, plan, rotations } => {
+                oncall::set_contact_plan(conn, contact, Some(plan), rotations, now)
+                    .await
+                    .map_err(|e| within(e, &d.logical_id))?;
+                Ok(new_id())
+            }
             ResourceSpec::Kept => Ok(new_id()),
         }
     }
@@ -532,11 +538,16 @@ impl SqlStore {
                     .await
                     .map_err(|e| within(e, &d.logical_id))
             }
+            ResourceSpec::ContactPlan { contact, plan, rotations } => {
+                oncall::set_contact_plan(conn, contact, Some(plan), rotations, now)
+                    .await
+                    .map_err(|e| within(e, &d.logical_id))
+            }
             ResourceSpec::Kept => Ok(()),
         }
     }
 
-    async fn delete_physical(&self, conn: &mut Conn, r: &StackResource) -> Result<()> {
+    async fn delete_physical(&self, conn: &mut Conn, r: &StackResource, now: Timestamp) -> Result<()> {
         let id = &r.physical_id;
         match kind_of(&r.resource_type) {
             Kind::ResponsePlan => {
@@ -550,6 +561,13 @@ impl SqlStore {
             Kind::Topic => crate::topics::delete_named(conn, Named::Topics, id).await?,
             Kind::ChatChannel => crate::topics::delete_named(conn, Named::ChatChannels, id).await?,
             Kind::Subscription => crate::topics::delete_subscription(conn, id).await?,
+            Kind::ContactPlan => {
+                // The plan goes; the contact stays (it may belong to another stack, or none).
+                if let Some(contact) = r.properties.get("ContactId").and_then(|c| c.as_str()) {
+                    let alias = muster_core::incident::contact_alias(contact);
+                    let _ = oncall::set_contact_plan(conn, &alias, None, &[], now).await;
+                }
+            }
             Kind::Kept => {}
         }
         Ok(())
@@ -984,7 +1002,7 @@ impl Store for SqlStore {
             let new = plan.resources.iter().find(|d| d.logical_id == change.logical_id);
             match (change.action, old, new) {
                 (ChangeAction::Delete, Some(old), _) => {
-                    self.delete_physical(&mut tx, old).await?;
+                    self.delete_physical(&mut tx, old, now).await?;
                     sqlx::query("DELETE FROM stack_resources WHERE stack = $1 AND logical_id = $2")
                         .bind(&plan.name)
                         .bind(&old.logical_id)
@@ -1054,7 +1072,7 @@ impl Store for SqlStore {
         Ok(out)
     }
 
-    async fn delete_stack(&self, name: &str) -> Result<Option<Vec<StackResource>>> {
+    async fn delete_stack(&self, name: &str, now: Timestamp) -> Result<Option<Vec<StackResource>>> {
         let mut tx = self.write.begin().await?;
         let exists = sqlx::query(&format!("SELECT name FROM stacks WHERE name = $1{}", self.lock()))
             .bind(name)
@@ -1067,7 +1085,7 @@ impl Store for SqlStore {
         // An apply of nothing: every resource deleted, in the order that keeps references whole.
         for change in diff(&resources, &[]) {
             if let Some(r) = resources.iter().find(|r| r.logical_id == change.logical_id) {
-                self.delete_physical(&mut tx, r).await?;
+                self.delete_physical(&mut tx, r, now).await?;
             }
         }
         sqlx::query("DELETE FROM stack_resources WHERE stack = $1").bind(name).execute(&mut *tx).await?;

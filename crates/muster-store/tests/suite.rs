@@ -333,7 +333,7 @@ async fn stacks_apply_diff_and_delete(store: SqlStore, _: String) {
 
     let stored = store.get_stack("s").await.expect("get").expect("exists");
     assert_eq!(stored.resources.len(), 2);
-    let removed = store.delete_stack("s").await.expect("delete").expect("existed");
+    let removed = store.delete_stack("s", t0()).await.expect("delete").expect("existed");
     assert_eq!(removed.len(), 2);
     assert!(store.get_plan("a2").await.expect("get").is_none());
     assert!(store.get_plan("c").await.expect("get").is_none());
@@ -564,7 +564,7 @@ async fn stacks_order_people_before_rotations(store: SqlStore, _: String) {
     );
     assert_eq!(store.get_rotation("primary").await.expect("get").expect("exists").stack.as_deref(), Some("team"));
     assert!(matches!(store.delete_rotation("primary").await, Err(StoreError::Conflict(_))), "stack-managed");
-    store.delete_stack("team").await.expect("delete").expect("existed");
+    store.delete_stack("team", t0()).await.expect("delete").expect("existed");
     assert!(store.list_contacts().await.expect("list").is_empty());
     assert!(store.list_rotations().await.expect("list").is_empty());
 }

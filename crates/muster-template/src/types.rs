@@ -60,6 +60,14 @@ const TYPES: &[TypeDef] = &[
         build: rotation,
     },
     TypeDef {
+        name: "AWS::SSMContacts::Plan",
+        name_property: None,
+        arn: |n| format!("arn:aws:ssm-contacts:{REGION}:{ACCOUNT}:plan/{n}"),
+        name_attributes: &[],
+        arn_attributes: &[],
+        build: contact_plan,
+    },
+    TypeDef {
         name: "AWS::SNS::Topic",
         name_property: Some("TopicName"),
         arn: |n| format!("arn:aws:sns:{REGION}:{ACCOUNT}:{n}"),
@@ -351,42 +359,7 @@ fn contact(v: &Value, _: &mut Vec<String>) -> Result<ResourceSpec, Invalid> {
         "ESCALATION" => ContactType::Escalation,
         other => return Err(Invalid::new("Type", format!("{other:?}: use PERSONAL, ESCALATION or ONCALL_SCHEDULE"))),
     };
-    let mut rotations = Vec::new();
-    let mut stages = Vec::new();
-    for (i, stage) in p.list("Plan")?.iter().enumerate() {
-        let st = Props::new(stage, &format!("Plan[{i}]"), &["DurationInMinutes", "Targets", "RotationIds"])?;
-        rotations.extend(st.strings("RotationIds")?.iter().map(|r| arn_name(r, "rotation")));
-        let mut targets = Vec::new();
-        for (j, t) in st.list("Targets")?.iter().enumerate() {
-            let tp =
-                Props::new(t, &format!("{}[{j}]", st.field("Targets")), &["ChannelTargetInfo", "ContactTargetInfo"])?;
-            if let Some(ch) = tp.get("ChannelTargetInfo") {
-                let ch = Props::new(ch, &tp.field("ChannelTargetInfo"), &["ChannelId", "RetryIntervalInMinutes"])?;
-                targets.push(PlanTarget {
-                    channel: Some(arn_name(&ch.required_string("ChannelId")?, "contact-channel")),
-                    retry_interval_minutes: ch.string("RetryIntervalInMinutes")?.map(|m| m.parse().unwrap_or(0)),
-                    ..Default::default()
-                });
-            } else if let Some(c) = tp.get("ContactTargetInfo") {
-                let c = Props::new(c, &tp.field("ContactTargetInfo"), &["ContactId", "IsEssential"])?;
-                let contact = c.required_string("ContactId")?;
-                let essential = matches!(c.get("IsEssential"), Some(Value::Bool(true)))
-                    || c.string("IsEssential")?.as_deref() == Some("true");
-                targets.push(PlanTarget {
-                    contact: Some(arn_name(&contact, "contact")),
-                    essential,
-                    ..Default::default()
-                });
-            }
-        }
-        if !targets.is_empty() {
-            stages.push(PlanStage {
-                duration_minutes: int(&st, "DurationInMinutes", 0)?,
-                duration_seconds: None,
-                targets,
-            });
-        }
-    }
+    let (stages, rotations) = plan_stages(&p, "Plan")?;
     let plan = (!stages.is_empty()).then_some(ContactPlan { stages, repeat: 0 });
     let spec = ContactSpec {
         alias: p.required_string("Alias")?,
@@ -685,4 +658,60 @@ fn slack_channel(v: &Value, warnings: &mut Vec<String>) -> Result<ResourceSpec, 
         Invalid::new(field, e.message)
     })?;
     Ok(ResourceSpec::ChatChannel(spec))
+}
+
+/// A contact's plan stages as CloudFormation writes them, and the rotations they name.
+fn plan_stages(p: &Props, key: &str) -> Result<(Vec<PlanStage>, Vec<String>), Invalid> {
+    let mut rotations = Vec::new();
+    let mut stages = Vec::new();
+    for (i, stage) in p.list(key)?.iter().enumerate() {
+        let st =
+            Props::new(stage, &format!("{}[{i}]", p.field(key)), &["DurationInMinutes", "Targets", "RotationIds"])?;
+        rotations.extend(st.strings("RotationIds")?.iter().map(|r| arn_name(r, "rotation")));
+        let mut targets = Vec::new();
+        for (j, t) in st.list("Targets")?.iter().enumerate() {
+            let tp =
+                Props::new(t, &format!("{}[{j}]", st.field("Targets")), &["ChannelTargetInfo", "ContactTargetInfo"])?;
+            if let Some(ch) = tp.get("ChannelTargetInfo") {
+                let ch = Props::new(ch, &tp.field("ChannelTargetInfo"), &["ChannelId", "RetryIntervalInMinutes"])?;
+                targets.push(PlanTarget {
+                    channel: Some(arn_name(&ch.required_string("ChannelId")?, "contact-channel")),
+                    retry_interval_minutes: ch.string("RetryIntervalInMinutes")?.map(|m| m.parse().unwrap_or(0)),
+                    ..Default::default()
+                });
+            } else if let Some(c) = tp.get("ContactTargetInfo") {
+                let c = Props::new(c, &tp.field("ContactTargetInfo"), &["ContactId", "IsEssential"])?;
+                let contact = c.required_string("ContactId")?;
+                let essential = matches!(c.get("IsEssential"), Some(Value::Bool(true)))
+                    || c.string("IsEssential")?.as_deref() == Some("true");
+                targets.push(PlanTarget {
+                    contact: Some(arn_name(&contact, "contact")),
+                    essential,
+                    ..Default::default()
+                });
+            }
+        }
+        if !targets.is_empty() {
+            stages.push(PlanStage {
+                duration_minutes: int(&st, "DurationInMinutes", 0)?,
+                duration_seconds: None,
+                targets,
+            });
+        }
+    }
+    Ok((stages, rotations))
+}
+
+fn contact_plan(v: &Value, _: &mut Vec<String>) -> Result<ResourceSpec, Invalid> {
+    let p = Props::new(v, "", &["ContactId", "Stages", "RotationIds"])?;
+    let (stages, mut rotations) = plan_stages(&p, "Stages")?;
+    rotations.extend(p.strings("RotationIds")?.iter().map(|r| arn_name(r, "rotation")));
+    if stages.is_empty() && rotations.is_empty() {
+        return Err(Invalid::new("Stages", "a plan has stages, or rotations for an on-call schedule"));
+    }
+    Ok(ResourceSpec::ContactPlan {
+        contact: arn_name(&p.required_string("ContactId")?, "contact"),
+        plan: ContactPlan { stages, repeat: 0 },
+        rotations,
+    })
 }

@@ -130,7 +130,11 @@ pub async fn remove(
     Path(name): Path<String>,
 ) -> ApiResult<(StatusCode, Json<DeletedStack>)> {
     caller.require(Role::Admin)?;
-    let deleted = s.store.delete_stack(&name).await?.ok_or_else(|| ApiError::not_found(format!("stack {name}")))?;
+    let deleted = s
+        .store
+        .delete_stack(&name, s.clock.now())
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("stack {name}")))?;
     tracing::info!(stack = %name, resources = deleted.len(), "stack deleted");
     Ok((StatusCode::OK, Json(DeletedStack { stack: name, deleted })))
 }
