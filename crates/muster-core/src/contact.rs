@@ -50,6 +50,10 @@ pub struct ContactPlan {
     /// Escalations only: how many more times the whole plan runs while nobody acknowledges.
     #[serde(default)]
     pub repeat: u32,
+    /// Escalations only: each stage pages one of its targets, taking turns from one engagement to
+    /// the next, instead of all of them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub round_robin: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -103,6 +107,9 @@ impl ContactPlan {
         }
         if kind != ContactType::Escalation && self.repeat > 0 {
             return Err(Invalid::new("plan.repeat", "only an escalation plan repeats"));
+        }
+        if kind != ContactType::Escalation && self.round_robin {
+            return Err(Invalid::new("plan.roundRobin", "only an escalation plan takes turns"));
         }
         if self.repeat > 10 {
             return Err(Invalid::new("plan.repeat", "at most 10 repeats"));

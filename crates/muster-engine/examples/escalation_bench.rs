@@ -9,7 +9,7 @@ use jiff::{SignedDuration, Timestamp};
 use muster_core::SystemClock;
 use muster_core::contact::{ChannelSpec, ChannelType, ContactSpec, ContactType};
 use muster_core::engage::{Engagement, EngagementStatus, NewJob, Task};
-use muster_engine::{Engine, EngineConfig, Notifiers, ProviderConfig};
+use muster_engine::{Engine, EngineConfig, ProviderConfig};
 use muster_store::{SqlStore, Store};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -89,9 +89,10 @@ async fn main() {
         eprintln!("note: setup ran past the first due time; early stages are counted late");
     }
 
-    let notifiers = Notifiers::new(&ProviderConfig::default()).expect("notifiers");
-    let config = EngineConfig { public_url: None, handoff_notice_minutes: 0 };
-    let engine = Arc::new(Engine::new(store.clone(), Arc::new(SystemClock), notifiers, config).await.expect("engine"));
+    let config = EngineConfig { public_url: None, handoff_notice_minutes: 0, message_templates: Default::default() };
+    let engine = Arc::new(
+        Engine::new(store.clone(), Arc::new(SystemClock), &ProviderConfig::default(), config).await.expect("engine"),
+    );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let worker = tokio::spawn(engine.clone().run(Some(url.clone()), async move {
         let _ = stopped.await;

@@ -9,6 +9,7 @@
 pub mod links;
 mod notifiers;
 mod tasks;
+pub mod templates;
 
 pub use notifiers::{Notifiers, ProviderConfig};
 
@@ -35,11 +36,13 @@ pub struct EngineConfig {
     pub public_url: Option<String>,
     /// Minutes before a shift starts that its incoming person is told; 0 turns notices off.
     pub handoff_notice_minutes: i64,
+    /// Overrides of the message templates, by name (see `templates`).
+    pub message_templates: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { public_url: None, handoff_notice_minutes: 30 }
+        Self { public_url: None, handoff_notice_minutes: 30, message_templates: Default::default() }
     }
 }
 
@@ -51,12 +54,18 @@ pub struct Engine {
     pub(crate) node: String,
     /// Key of the HMAC that signs acknowledgement links.
     pub(crate) link_key: String,
+    pub(crate) templates: templates::Templates,
+    /// When each provider may next be used (per-provider rate limits, per node).
+    pub(crate) next_send: std::sync::Mutex<std::collections::HashMap<String, Timestamp>>,
+    pub(crate) providers: ProviderConfig,
     wake: Arc<Notify>,
 }
 
 #[derive(Debug)]
 pub enum EngineError {
     Store(StoreError),
+    /// A setting that does not hold together (a message template that does not compile).
+    Config(String),
 }
 
 impl From<StoreError> for EngineError {
@@ -69,6 +78,7 @@ impl std::fmt::Display for EngineError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             EngineError::Store(e) => write!(f, "{e}"),
+            EngineError::Config(e) => write!(f, "{e}"),
         }
     }
 }
@@ -78,9 +88,11 @@ impl Engine {
     pub async fn new(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
-        notifiers: Notifiers,
+        providers: &ProviderConfig,
         config: EngineConfig,
     ) -> Result<Self, EngineError> {
+        let notifiers = Notifiers::new(providers).map_err(|e| EngineError::Config(e.to_string()))?;
+        let templates = templates::Templates::new(&config.message_templates).map_err(EngineError::Config)?;
         let random: String = (0..4).map(|_| format!("{:016x}", rand::random::<u64>())).collect();
         let link_key = store.setting("ack_link_key", &random).await?;
         if config.handoff_notice_minutes > 0 {
@@ -92,7 +104,18 @@ impl Engine {
                 .await?;
         }
         let node = format!("node-{}", muster_core::new_id());
-        Ok(Self { store, clock, notifiers, config, node, link_key, wake: Arc::new(Notify::new()) })
+        Ok(Self {
+            store,
+            clock,
+            notifiers,
+            config,
+            node,
+            link_key,
+            templates,
+            next_send: Default::default(),
+            providers: providers.clone(),
+            wake: Arc::new(Notify::new()),
+        })
     }
 
     /// Wakes this node's worker (after jobs were written here).
@@ -211,5 +234,21 @@ impl Engine {
 
     pub(crate) fn now(&self) -> Timestamp {
         self.clock.now()
+    }
+
+    /// Takes a provider's send slot: `None` when it may send now (the slot is taken), else when
+    /// its next slot opens (nothing is taken; the caller comes back then and asks again).
+    pub(crate) fn throttle(&self, destination: &str) -> Option<Timestamp> {
+        let rate = self.providers.rate(destination)?;
+        let gap = SignedDuration::from_secs_f64(1.0 / rate);
+        let now = self.now();
+        let mut next = self.next_send.lock().unwrap_or_else(|e| e.into_inner());
+        match next.get(destination).copied() {
+            Some(open) if open > now => Some(open),
+            _ => {
+                next.insert(destination.to_string(), now + gap);
+                None
+            }
+        }
     }
 }

@@ -19,6 +19,21 @@ pub struct ProviderConfig {
     /// Verifies Slack's interactivity requests (the Acknowledge button).
     pub slack_signing_secret: Option<String>,
     pub webhook_signing_secret: Option<String>,
+    /// Sends per second this node makes through each provider (`sms`, `voice`, `email`, `slack`,
+    /// `webhook`, `teams`, ...). Defaults: one a second for SMS, voice and Slack (the providers'
+    /// own limits), none for the rest.
+    pub rates: std::collections::BTreeMap<String, f64>,
+}
+
+impl ProviderConfig {
+    /// The rate limit for a destination, in sends per second.
+    pub fn rate(&self, destination: &str) -> Option<f64> {
+        match self.rates.get(destination) {
+            Some(r) if *r > 0.0 => Some(*r),
+            Some(_) => None,
+            None => matches!(destination, "sms" | "voice" | "slack").then_some(1.0),
+        }
+    }
 }
 
 pub struct Notifiers {

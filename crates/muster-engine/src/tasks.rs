@@ -25,6 +25,7 @@ fn default_plan(channels: &[String]) -> ContactPlan {
             targets: channels.iter().map(|c| PlanTarget { channel: Some(c.clone()), ..Default::default() }).collect(),
         }],
         repeat: 0,
+        round_robin: false,
     }
 }
 
@@ -159,7 +160,15 @@ impl Engine {
         let mut fx = Effects { guard: Some(e.id.clone()), ..Effects::default() };
         let mut paged: Vec<String> = Vec::new();
         let mut skipped: Vec<String> = Vec::new();
-        for t in &current.targets {
+        let targets: Vec<&PlanTarget> = if plan.round_robin && current.targets.len() > 1 {
+            // Turns are counted per escalation and stage, across engagements and nodes.
+            let turn = self.store.next_in_sequence(&format!("round-robin:{}:{stage}", c.alias)).await?;
+            let pick = (turn - 1).rem_euclid(current.targets.len() as i64) as usize;
+            vec![&current.targets[pick]]
+        } else {
+            current.targets.iter().collect()
+        };
+        for t in targets {
             let people = if let Some(r) = &t.rotation {
                 self.on_call(r, now).await?
             } else if let Some(alias) = &t.contact {
@@ -319,24 +328,40 @@ impl Engine {
         Ok(())
     }
 
-    fn message_for(&self, page: &Page, subject: &str, content: &str) -> Message {
+    /// What a template may say about an incident.
+    async fn incident_context(&self, id: Option<&str>) -> Result<serde_json::Value, EngineError> {
+        let Some(id) = id else { return Ok(serde_json::Value::Null) };
+        Ok(match self.store.get_incident(id).await? {
+            Some(i) => serde_json::json!({
+                "id": i.id, "number": i.number, "title": i.title, "impact": i.impact,
+                "summary": i.summary, "status": i.status, "dedupeString": i.dedupe_string,
+            }),
+            None => serde_json::Value::Null,
+        })
+    }
+
+    async fn message_for(&self, page: &Page, subject: &str, content: &str) -> Result<Message, EngineError> {
         let ack_url =
             self.config.public_url.as_deref().map(|u| links::ack_link(u, &self.link_key, &page.id, self.now()));
-        let mut text = content.to_string();
-        if text.is_empty() {
-            text = subject.to_string();
-        }
+        let context = serde_json::json!({
+            "subject": subject,
+            "content": content,
+            "contact": page.contact,
+            "channel": {"name": page.channel_name, "type": page.channel_type},
+            "incident": self.incident_context(page.incident_id.as_deref()).await?,
+        });
+        let mut text = self.templates.render("pageText", &context);
         if ack_url.is_none() {
             text.push_str(&format!("\n\nAcknowledge with: muster page ack {}", page.id));
         }
-        Message {
+        Ok(Message {
             id: page.id.clone(),
-            subject: subject.to_string(),
+            subject: self.templates.render("pageSubject", &context),
             text,
             ack_url,
             ack_code: Some(page.ack_code.clone()),
             incident_url: None,
-        }
+        })
     }
 
     async fn deliver_page(&self, job: &Job, page_id: &str) -> Result<(), EngineError> {
@@ -363,7 +388,18 @@ impl Engine {
             self.finish(job, Effects { page_update: Some(update), ..Effects::default() }).await?;
             return Ok(());
         };
-        let message = self.message_for(&page, &e.subject, &e.content);
+        let destination = page.channel_type.as_str().to_ascii_lowercase();
+        let destination = if destination == "chat" { "slack".to_string() } else { destination };
+        if let Some(slot) = self.throttle(&destination) {
+            // The provider's rate is used up: come back at the slot taken, without an attempt.
+            let fx = Effects {
+                jobs: vec![NewJob::at(Task::DeliverPage { page_id: page.id.clone() }, slot)],
+                ..Effects::default()
+            };
+            self.finish(job, fx).await?;
+            return Ok(());
+        }
+        let message = self.message_for(&page, &e.subject, &e.content).await?;
         let outcome = match self.notifiers.for_channel(page.channel_type) {
             Ok(n) => n.send(&page.address, &message).await,
             Err(err) => Err(err),
@@ -622,14 +658,27 @@ impl Engine {
             self.finish(job, Effects::default()).await?;
             return Ok(());
         }
+        if let Some(slot) = self.throttle(&n.destination) {
+            let fx = Effects {
+                jobs: vec![NewJob::at(Task::DeliverNotification { notification_id: n.id.clone() }, slot)],
+                ..Effects::default()
+            };
+            self.finish(job, fx).await?;
+            return Ok(());
+        }
         let incident_url = match (&self.config.public_url, &n.incident_id) {
             (Some(base), Some(i)) => Some(format!("{}/api/v1/incidents/{i}", base.trim_end_matches('/'))),
             _ => None,
         };
+        let context = serde_json::json!({
+            "subject": n.subject,
+            "text": n.text,
+            "incident": self.incident_context(n.incident_id.as_deref()).await?,
+        });
         let message = Message {
             id: n.id.clone(),
-            subject: n.subject.clone(),
-            text: n.text.clone(),
+            subject: self.templates.render("notificationSubject", &context),
+            text: self.templates.render("notificationText", &context),
             ack_url: None,
             ack_code: None,
             incident_url,

@@ -6,7 +6,7 @@ use muster_core::engage::{EngagementStatus, PageStatus};
 use muster_core::incident::{Impact, StartRequest, prepare_start};
 use muster_core::plan::{IncidentTemplate, ResponsePlanSpec};
 use muster_core::{Clock, ManualClock};
-use muster_engine::{Engine, EngineConfig, Notifiers, ProviderConfig};
+use muster_engine::{Engine, EngineConfig, ProviderConfig};
 use muster_notify::testing::HttpSink;
 use muster_store::testing::fresh_url;
 use muster_store::{Backend, SqlStore, Store};
@@ -34,9 +34,12 @@ async fn world(backend: Backend) -> Option<World> {
 }
 
 async fn engine(store: &Arc<SqlStore>, clock: &Arc<ManualClock>) -> Engine {
-    let notifiers = Notifiers::new(&ProviderConfig::default()).expect("notifiers");
-    let config = EngineConfig { public_url: Some("https://muster.example".into()), handoff_notice_minutes: 0 };
-    Engine::new(store.clone(), clock.clone(), notifiers, config).await.expect("engine")
+    let config = EngineConfig {
+        public_url: Some("https://muster.example".into()),
+        handoff_notice_minutes: 0,
+        message_templates: [("pageSubject".to_string(), "[P{{ incident.impact }}] {{ subject }}".to_string())].into(),
+    };
+    Engine::new(store.clone(), clock.clone(), &ProviderConfig::default(), config).await.expect("engine")
 }
 
 impl World {
@@ -77,6 +80,7 @@ impl World {
                 })
                 .collect(),
             repeat,
+            round_robin: false,
         };
         let spec = ContactSpec {
             alias: alias.into(),
@@ -137,6 +141,8 @@ both!(
     a_failing_receiver_gets_retries_then_an_error_receipt,
     only_essential_targets_stop_the_plan,
     a_dead_nodes_jobs_are_taken_over_once,
+    round_robin_takes_turns,
+    a_providers_rate_is_respected,
 );
 
 async fn three_stages_page_in_turn_and_an_ack_stops_the_rest(w: World) {
@@ -168,7 +174,7 @@ async fn three_stages_page_in_turn_and_an_ack_stops_the_rest(w: World) {
     assert_eq!(timeline.iter().filter(|t| *t == "engagement.stage").count(), 2);
     let body: serde_json::Value = serde_json::from_str(&w.sink.requests.lock().await[0].body).expect("json");
     assert!(body["ackUrl"].as_str().expect("a signed link").starts_with("https://muster.example/ack/"));
-    assert_eq!(body["subject"], "Incident #1: Database down (impact 1)");
+    assert_eq!(body["subject"], "[P1] Incident #1: Database down (impact 1)", "the overridden subject template");
 }
 
 async fn a_restart_mid_escalation_loses_no_stage(w: World) {
@@ -260,4 +266,78 @@ async fn a_dead_nodes_jobs_are_taken_over_once(w: World) {
     assert_eq!(w.hits("b").await, 5, "every stage fires once");
     w.advance(30).await;
     assert_eq!((w.hits("a").await, w.hits("b").await), (5, 5));
+}
+
+async fn round_robin_takes_turns(w: World) {
+    w.person("ann", "a").await;
+    w.person("bob", "b").await;
+    let plan = ContactPlan {
+        stages: vec![PlanStage {
+            duration_minutes: 5,
+            duration_seconds: None,
+            targets: vec![
+                PlanTarget { contact: Some("ann".into()), ..Default::default() },
+                PlanTarget { contact: Some("bob".into()), ..Default::default() },
+            ],
+        }],
+        repeat: 0,
+        round_robin: true,
+    };
+    let spec = ContactSpec {
+        alias: "rr".into(),
+        display_name: None,
+        kind: ContactType::Escalation,
+        time_zone: None,
+        rotations: vec![],
+        plan: Some(plan),
+    };
+    w.store.create_contact(&spec.validate().expect("valid"), t0()).await.expect("contact");
+    let mut order = Vec::new();
+    for _ in 0..3 {
+        let before = (w.hits("a").await, w.hits("b").await);
+        w.incident("rr").await;
+        w.engine.run_due().await.expect("run");
+        let after = (w.hits("a").await, w.hits("b").await);
+        assert_eq!(after.0 + after.1, before.0 + before.1 + 1, "one person per engagement");
+        order.push(if after.0 > before.0 { "ann" } else { "bob" });
+    }
+    assert_eq!(order, ["ann", "bob", "ann"]);
+}
+
+async fn a_providers_rate_is_respected(w: World) {
+    let providers = ProviderConfig {
+        twilio_api_url: Some(w.sink.base.clone()),
+        twilio_account_sid: Some("AC1".into()),
+        twilio_auth_token: Some("t".into()),
+        twilio_from: Some("+15550001111".into()),
+        ..ProviderConfig::default()
+    };
+    let config = EngineConfig { public_url: None, handoff_notice_minutes: 0, message_templates: Default::default() };
+    let engine = Engine::new(w.store.clone(), w.clock.clone(), &providers, config).await.expect("engine");
+    for (alias, phone) in [("ann", "+15550000001"), ("bob", "+15550000002"), ("cy", "+15550000003")] {
+        let spec = ContactSpec {
+            alias: alias.into(),
+            display_name: None,
+            kind: ContactType::Personal,
+            time_zone: None,
+            rotations: vec![],
+            plan: None,
+        };
+        let c = w.store.create_contact(&spec, t0()).await.expect("contact");
+        let ch =
+            ChannelSpec { name: "sms".into(), kind: ChannelType::Sms, address: phone.into(), defer_activation: false };
+        w.store.add_channel(&c.id, &ch, true, t0()).await.expect("channel");
+    }
+    w.escalation("all", &[(&["ann", "bob", "cy"], 5)], &[], 0).await;
+    w.incident("all").await;
+    engine.run_due().await.expect("run");
+    assert_eq!(w.sink.count().await, 1, "one SMS a second by default");
+    w.clock.advance(SignedDuration::from_secs(1));
+    engine.run_due().await.expect("run");
+    assert_eq!(w.sink.count().await, 2);
+    w.clock.advance(SignedDuration::from_secs(1));
+    engine.run_due().await.expect("run");
+    assert_eq!(w.sink.count().await, 3, "held back, not dropped");
+    let pages = w.store.list_pages(None, None).await.expect("pages");
+    assert!(pages.iter().all(|p| p.attempts == 1), "waiting for a slot is not a failed attempt");
 }

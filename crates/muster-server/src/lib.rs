@@ -46,6 +46,8 @@ pub struct Config {
     pub providers: muster_engine::ProviderConfig,
     /// Minutes before a shift that its incoming person is told; 0 turns notices off.
     pub handoff_notice_minutes: i64,
+    /// Overrides of the message templates, by name.
+    pub message_templates: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for Config {
@@ -58,6 +60,7 @@ impl Default for Config {
             public_url: None,
             providers: muster_engine::ProviderConfig::default(),
             handoff_notice_minutes: 30,
+            message_templates: Default::default(),
         }
     }
 }
@@ -98,14 +101,14 @@ impl Application {
             .await
             .with_context(|| format!("opening the {} database", backend_name(&config.database_url)))?;
         let generated_admin_token = bootstrap_admin(&store, config.admin_token.as_deref(), clock.as_ref()).await?;
-        let notifiers = muster_engine::Notifiers::new(&config.providers).map_err(|e| anyhow::anyhow!("{e}"))?;
         let engine_config = muster_engine::EngineConfig {
             public_url: config.public_url.clone(),
             handoff_notice_minutes: config.handoff_notice_minutes,
+            message_templates: config.message_templates.clone(),
         };
         let shared: Arc<dyn Store> = Arc::new(store.clone());
         let engine = Arc::new(
-            muster_engine::Engine::new(shared.clone(), clock.clone(), notifiers, engine_config)
+            muster_engine::Engine::new(shared.clone(), clock.clone(), &config.providers, engine_config)
                 .await
                 .map_err(|e| anyhow::anyhow!("starting the job engine: {e}"))?,
         );

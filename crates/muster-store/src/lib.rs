@@ -270,4 +270,7 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_chat_channel(&self, key: &str) -> Result<bool>;
     async fn list_notifications(&self, incident_id: Option<&str>) -> Result<Vec<Notification>>;
     async fn get_outgoing(&self, id: &str) -> Result<Option<Outgoing>>;
+
+    /// Adds one to a named counter and answers its new value (from 1), atomically across nodes.
+    async fn next_in_sequence(&self, name: &str) -> Result<i64>;
 }

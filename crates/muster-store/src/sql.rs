@@ -1293,6 +1293,16 @@ impl Store for SqlStore {
     async fn get_outgoing(&self, id: &str) -> Result<Option<Outgoing>> {
         self.get_outgoing_impl(id).await
     }
+
+    async fn next_in_sequence(&self, name: &str) -> Result<i64> {
+        let row = sqlx::query(
+            "INSERT INTO counters (name, value) VALUES ($1, 1) ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
+        )
+        .bind(name)
+        .fetch_one(&self.write)
+        .await?;
+        Ok(row.try_get(0)?)
+    }
 }
 
 #[cfg(test)]

@@ -360,7 +360,7 @@ fn contact(v: &Value, _: &mut Vec<String>) -> Result<ResourceSpec, Invalid> {
         other => return Err(Invalid::new("Type", format!("{other:?}: use PERSONAL, ESCALATION or ONCALL_SCHEDULE"))),
     };
     let (stages, rotations) = plan_stages(&p, "Plan")?;
-    let plan = (!stages.is_empty()).then_some(ContactPlan { stages, repeat: 0 });
+    let plan = (!stages.is_empty()).then_some(ContactPlan { stages, repeat: 0, round_robin: false });
     let spec = ContactSpec {
         alias: p.required_string("Alias")?,
         display_name: p.string("DisplayName")?,
@@ -711,7 +711,7 @@ fn contact_plan(v: &Value, _: &mut Vec<String>) -> Result<ResourceSpec, Invalid>
     }
     Ok(ResourceSpec::ContactPlan {
         contact: arn_name(&p.required_string("ContactId")?, "contact"),
-        plan: ContactPlan { stages, repeat: 0 },
+        plan: ContactPlan { stages, repeat: 0, round_robin: false },
         rotations,
     })
 }

@@ -44,6 +44,12 @@ struct FileConfig {
     slack_signing_secret: Option<String>,
     webhook_signing_secret: Option<String>,
     handoff_notice_minutes: Option<i64>,
+    /// Message template overrides: pageSubject, pageText, notificationSubject, notificationText.
+    #[serde(default)]
+    message_templates: std::collections::BTreeMap<String, String>,
+    /// Sends per second per provider: sms, voice, email, slack, webhook, teams, mattermost.
+    #[serde(default)]
+    provider_rates: std::collections::BTreeMap<String, f64>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -71,6 +77,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         slack_bot_token: env("MUSTER_SLACK_BOT_TOKEN").or(file.slack_bot_token),
         slack_signing_secret: env("MUSTER_SLACK_SIGNING_SECRET").or(file.slack_signing_secret),
         webhook_signing_secret: env("MUSTER_WEBHOOK_SIGNING_SECRET").or(file.webhook_signing_secret),
+        rates: file.provider_rates.clone(),
     };
     let handoff_notice_minutes = match env("MUSTER_HANDOFF_NOTICE_MINUTES") {
         Some(v) => {
@@ -89,6 +96,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         public_url: env("MUSTER_PUBLIC_URL").or(file.public_url),
         providers,
         handoff_notice_minutes,
+        message_templates: file.message_templates,
     };
     let app = Application::build(config.clone()).await?;
     let addr = app.address()?;

@@ -22,8 +22,19 @@ fn free_port() -> u16 {
 }
 
 fn serve(db: &str, port: u16, smtp: &SmtpSink, sms: &HttpSink) -> Server {
+    // Generous provider rates: these tests are about what is sent, not how fast.
+    let config = std::env::temp_dir().join(format!("muster-paging-config-{}-{port}.yaml", std::process::id()));
+    std::fs::write(&config, "providerRates: {sms: 100, voice: 100, slack: 100}\n").expect("config");
     let mut child = Command::new(env!("CARGO_BIN_EXE_muster"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", db])
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--database",
+            db,
+            "--config",
+            config.to_str().expect("utf-8"),
+        ])
         .env("MUSTER_ADMIN_TOKEN", ADMIN)
         .env("MUSTER_LOG", "warn")
         .env("MUSTER_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
