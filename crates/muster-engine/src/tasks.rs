@@ -8,7 +8,7 @@ use muster_core::engage::{EngagementStatus, Job, MAX_DELIVERY_ATTEMPTS, NewJob, 
 use muster_core::incident::NewEvent;
 use muster_core::new_id;
 use muster_core::topic::{Notification, NotificationStatus, Protocol, topic_name};
-use muster_notify::{Message, SendError, Sent};
+use muster_notify::{Message, SendError};
 use muster_store::{Effects, NotificationUpdate, Outgoing, PageUpdate};
 use rand::Rng;
 
@@ -361,6 +361,7 @@ impl Engine {
             ack_url,
             ack_code: Some(page.ack_code.clone()),
             incident_url: None,
+            thread: None,
         })
     }
 
@@ -410,7 +411,7 @@ impl Engine {
         let label = format!("{} via {} ({})", page.contact, page.channel_name, page.channel_type.as_str());
         match outcome {
             Ok(sent) => {
-                let delivered = sent == Sent::Delivered;
+                let delivered = sent.delivered();
                 fx.page_update = Some(PageUpdate {
                     id: page.id.clone(),
                     status: if delivered { PageStatus::Delivered } else { PageStatus::Sent },
@@ -534,6 +535,7 @@ impl Engine {
                 ack_url: None,
                 ack_code: None,
                 incident_url: None,
+                thread: None,
             };
             for ch in self.store.list_channels(&p.id).await? {
                 if ch.activation_status != ActivationStatus::Activated {
@@ -666,6 +668,11 @@ impl Engine {
             self.finish(job, fx).await?;
             return Ok(());
         }
+        // Slack threads later updates about an incident under the first message to that channel.
+        let thread = match (&n.incident_id, n.destination.as_str()) {
+            (Some(i), "slack") => self.store.thread_of(i, &n.target).await?,
+            _ => None,
+        };
         let incident_url = match (&self.config.public_url, &n.incident_id) {
             (Some(base), Some(i)) => Some(format!("{}/api/v1/incidents/{i}", base.trim_end_matches('/'))),
             _ => None,
@@ -682,6 +689,7 @@ impl Engine {
             ack_url: None,
             ack_code: None,
             incident_url,
+            thread,
         };
         let result = match self.notifiers.for_destination(&n.destination) {
             Ok(notifier) => notifier.send(&o.address, &message).await,
@@ -693,14 +701,14 @@ impl Engine {
         let label = format!("{} ({})", n.target, n.destination);
         match result {
             Ok(sent) => {
-                let status =
-                    if sent == Sent::Delivered { NotificationStatus::Delivered } else { NotificationStatus::Sent };
+                let status = if sent.delivered() { NotificationStatus::Delivered } else { NotificationStatus::Sent };
                 fx.notification_update = Some(NotificationUpdate {
                     id: n.id.clone(),
                     status,
                     attempts,
                     last_error: None,
                     sent_at: Some(now),
+                    reference: sent.reference().map(str::to_string),
                 });
                 if let Some(i) = &n.incident_id {
                     fx.events.push((
@@ -721,6 +729,7 @@ impl Engine {
                     attempts,
                     last_error: Some(why),
                     sent_at: None,
+                    reference: None,
                 });
                 fx.jobs.push(NewJob::at(
                     Task::DeliverNotification { notification_id: n.id.clone() },
@@ -734,6 +743,7 @@ impl Engine {
                     attempts,
                     last_error: Some(why.clone()),
                     sent_at: None,
+                    reference: None,
                 });
                 if let Some(i) = &n.incident_id {
                     let data = serde_json::json!({"notificationId": n.id, "error": why});

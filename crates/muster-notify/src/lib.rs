@@ -29,6 +29,9 @@ pub struct Message {
     pub ack_code: Option<String>,
     /// A link to the incident.
     pub incident_url: Option<String>,
+    /// Where earlier messages about the same thing went, when the provider threads (Slack's
+    /// `thread_ts`): later updates are replies there.
+    pub thread: Option<String>,
 }
 
 impl Message {
@@ -55,6 +58,22 @@ pub enum Sent {
     Accepted,
     /// The receiving side confirmed it.
     Delivered,
+    /// Delivered, and the provider named it (Slack's message `ts`) so later messages can thread.
+    Posted { reference: String },
+}
+
+impl Sent {
+    /// Whether the receiving side confirmed it.
+    pub fn delivered(&self) -> bool {
+        !matches!(self, Sent::Accepted)
+    }
+
+    pub fn reference(&self) -> Option<&str> {
+        match self {
+            Sent::Posted { reference } => Some(reference),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

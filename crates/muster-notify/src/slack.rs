@@ -55,7 +55,10 @@ pub fn blocks(message: &Message) -> Value {
 #[async_trait]
 impl Notifier for Slack {
     async fn send(&self, address: &str, message: &Message) -> Result<Sent, SendError> {
-        let body = json!({"channel": address, "text": message.subject, "blocks": blocks(message)});
+        let mut body = json!({"channel": address, "text": message.subject, "blocks": blocks(message)});
+        if let Some(ts) = &message.thread {
+            body["thread_ts"] = json!(ts);
+        }
         let res = self
             .http
             .post(format!("{}/chat.postMessage", self.config.api_url))
@@ -70,7 +73,10 @@ impl Notifier for Slack {
             .await
             .map_err(|e| SendError::Retryable(format!("Slack answered no JSON: {}", e.without_url())))?;
         if answer["ok"] == true {
-            return Ok(Sent::Delivered);
+            return Ok(match answer["ts"].as_str() {
+                Some(ts) => Sent::Posted { reference: ts.to_string() },
+                None => Sent::Delivered,
+            });
         }
         let error = answer["error"].as_str().unwrap_or("unknown_error").to_string();
         match error.as_str() {

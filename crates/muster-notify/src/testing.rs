@@ -122,7 +122,10 @@ impl HttpSink {
             async move {
                 sink.lock().await.push(Request { path: uri.path().to_string(), headers, body });
                 let code = StatusCode::from_u16(answer.load(Ordering::SeqCst)).unwrap_or(StatusCode::OK);
-                (code, axum::Json(serde_json::json!({"ok": code.is_success(), "sid": "SM123"})))
+                (
+                    code,
+                    axum::Json(serde_json::json!({"ok": code.is_success(), "sid": "SM123", "ts": "1700000000.000100"})),
+                )
             }
         });
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("bind: {e}"));

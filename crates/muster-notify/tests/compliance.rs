@@ -12,6 +12,7 @@ fn message() -> Message {
         ack_url: Some("https://muster.example/ack/page-1?sig=x".into()),
         ack_code: Some("4821".into()),
         incident_url: Some("https://muster.example/incidents/7".into()),
+        thread: None,
     }
 }
 
@@ -85,7 +86,12 @@ async fn slack_complies() {
     let n =
         slack::Slack::new(slack::Config { api_url: sink.base.clone(), bot_token: "xoxb-test".into() }, http_client())
             .expect("valid");
-    assert_eq!(n.send("U123", &message()).await, Ok(Sent::Delivered));
+    assert_eq!(n.send("U123", &message()).await, Ok(Sent::Posted { reference: "1700000000.000100".into() }));
+    let mut reply = message();
+    reply.thread = Some("1700000000.000100".into());
+    assert!(n.send("U123", &reply).await.is_ok());
+    let threaded: serde_json::Value = serde_json::from_str(&sink.requests.lock().await[1].body).expect("json");
+    assert_eq!(threaded["thread_ts"], "1700000000.000100", "later updates reply in the thread");
     let got = sink.requests.lock().await[0].clone();
     assert_eq!(got.path, "/chat.postMessage");
     assert_eq!(got.headers["authorization"], "Bearer xoxb-test");

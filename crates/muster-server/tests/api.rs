@@ -1000,6 +1000,7 @@ async fn the_reference_scenario_tells_its_slack_channel(backend: Backend) {
     wait_for(&slack, 2).await;
     let resolved: Value = serde_json::from_str(&slack.requests.lock().await[1].body).expect("json");
     assert!(resolved["text"].as_str().expect("text").contains("resolved"), "{resolved}");
+    assert_eq!(resolved["thread_ts"], "1700000000.000100", "the update replies in the incident's thread");
     let (status, _) = app
         .admin(
             Method::POST,

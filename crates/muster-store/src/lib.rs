@@ -273,4 +273,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Adds one to a named counter and answers its new value (from 1), atomically across nodes.
     async fn next_in_sequence(&self, name: &str) -> Result<i64>;
+
+    /// The provider reference of the first message about an incident to a chat target (to thread under).
+    async fn thread_of(&self, incident_id: &str, target: &str) -> Result<Option<String>>;
 }

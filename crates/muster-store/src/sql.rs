@@ -1303,6 +1303,10 @@ impl Store for SqlStore {
         .await?;
         Ok(row.try_get(0)?)
     }
+
+    async fn thread_of(&self, incident_id: &str, target: &str) -> Result<Option<String>> {
+        self.thread_of_impl(incident_id, target).await
+    }
 }
 
 #[cfg(test)]

@@ -225,17 +225,23 @@ pub struct NotificationUpdate {
     pub attempts: u32,
     pub last_error: Option<String>,
     pub sent_at: Option<Timestamp>,
+    /// The provider's name for the message, when it gives one.
+    pub reference: Option<String>,
 }
 
 pub(crate) async fn update_notification(conn: &mut Conn, u: &NotificationUpdate) -> Result<()> {
-    sqlx::query("UPDATE notifications SET status = $1, attempts = $2, last_error = $3, sent_at = COALESCE($4, sent_at) WHERE id = $5")
-        .bind(u.status.as_str())
-        .bind(i64::from(u.attempts))
-        .bind(u.last_error.as_deref())
-        .bind(u.sent_at.map(ms))
-        .bind(&u.id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "UPDATE notifications SET status = $1, attempts = $2, last_error = $3, sent_at = COALESCE($4, sent_at), \
+         reference = COALESCE($5, reference) WHERE id = $6",
+    )
+    .bind(u.status.as_str())
+    .bind(i64::from(u.attempts))
+    .bind(u.last_error.as_deref())
+    .bind(u.sent_at.map(ms))
+    .bind(u.reference.as_deref())
+    .bind(&u.id)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -391,6 +397,18 @@ impl SqlStore {
                 }
             };
         rows.iter().map(|r| notification_from_row(r).map(|o| o.notification)).collect()
+    }
+
+    pub(crate) async fn thread_of_impl(&self, incident_id: &str, target: &str) -> Result<Option<String>> {
+        let row = sqlx::query(
+            "SELECT reference FROM notifications WHERE incident_id = $1 AND target = $2 AND reference IS NOT NULL \
+             ORDER BY created_at, id LIMIT 1",
+        )
+        .bind(incident_id)
+        .bind(target)
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
     pub(crate) async fn get_outgoing_impl(&self, id: &str) -> Result<Option<Outgoing>> {

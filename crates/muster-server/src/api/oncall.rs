@@ -208,6 +208,7 @@ async fn deliver_code(s: &AppState, contact: &Contact, ch: &Channel, code: &str)
         ack_url: None,
         ack_code: None,
         incident_url: None,
+        thread: None,
     };
     match notifier.send(&ch.address, &message).await {
         Ok(_) => Ok(()),
