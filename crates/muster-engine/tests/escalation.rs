@@ -143,6 +143,7 @@ both!(
     a_dead_nodes_jobs_are_taken_over_once,
     round_robin_takes_turns,
     a_providers_rate_is_respected,
+    the_incoming_person_hears_before_their_shift,
 );
 
 async fn three_stages_page_in_turn_and_an_ack_stops_the_rest(w: World) {
@@ -340,4 +341,40 @@ async fn a_providers_rate_is_respected(w: World) {
     assert_eq!(w.sink.count().await, 3, "held back, not dropped");
     let pages = w.store.list_pages(None, None).await.expect("pages");
     assert!(pages.iter().all(|p| p.attempts == 1), "waiting for a slot is not a failed attempt");
+}
+
+async fn the_incoming_person_hears_before_their_shift(w: World) {
+    use muster_core::rotation::{Recurrence, RotationSpec};
+    w.person("ann", "a").await;
+    w.person("bob", "b").await;
+    let spec = RotationSpec {
+        name: "daily".into(),
+        members: vec!["ann".into(), "bob".into()],
+        start: "2026-11-20T08:00:00Z".parse().expect("valid"),
+        time_zone: "Europe/Rome".into(),
+        recurrence: Recurrence::Daily(vec!["09:00".parse().expect("time")]),
+        recurrence_multiplier: 1,
+        number_of_on_calls: 1,
+        coverage: Default::default(),
+    };
+    w.store.create_rotation(&spec, t0()).await.expect("rotation");
+    w.clock.set("2026-11-23T07:00:00Z".parse().expect("valid"));
+    let config = EngineConfig { public_url: None, handoff_notice_minutes: 30, message_templates: Default::default() };
+    let engine =
+        Engine::new(w.store.clone(), w.clock.clone(), &ProviderConfig::default(), config).await.expect("engine");
+    let mut seen = Vec::new();
+    // Quarter-hour steps through the morning; the 09:00 Rome handoff (08:00Z) is announced at 07:30Z.
+    for _ in 0..12 {
+        engine.run_due().await.expect("run");
+        seen.push((w.clock.now().to_string(), w.hits("a").await, w.hits("b").await));
+        w.clock.advance(SignedDuration::from_mins(15));
+    }
+    let before: Vec<_> = seen.iter().filter(|(t, _, _)| t.as_str() < "2026-11-23T07:30:00Z").collect();
+    assert!(before.iter().all(|(_, a, b)| *a == 0 && *b == 0), "nothing before the lead time: {seen:?}");
+    let last = seen.last().expect("steps");
+    assert_eq!((last.1, last.2), (0, 1), "one notice, to bob, who comes on at 09:00: {seen:?}");
+    let at = seen.iter().find(|(_, _, b)| *b == 1).expect("sent").0.clone();
+    assert_eq!(at, "2026-11-23T07:30:00Z");
+    let body: serde_json::Value = serde_json::from_str(&w.sink.requests.lock().await[0].body).expect("json");
+    assert!(body["subject"].as_str().expect("subject").contains("daily starts at Mon 09:00 CET"), "{body}");
 }
