@@ -65,3 +65,14 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
         _ => false,
     }
 }
+
+/// Refuses to change an object a stack manages: its template is the source of truth.
+pub(crate) fn refuse_managed(what: &str, name: &str, stack: &Option<String>) -> Result<(), StoreError> {
+    match stack {
+        Some(stack) => Err(StoreError::conflict(
+            "name",
+            format!("{what} {name:?} is managed by stack {stack:?}; change it through the stack's template"),
+        )),
+        None => Ok(()),
+    }
+}

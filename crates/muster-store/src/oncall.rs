@@ -1,7 +1,7 @@
 //! Contacts, channels, rotations and overrides in SQL. Helpers take a connection so stack applies
 //! can use them inside their one transaction.
 
-use crate::error::is_unique_violation;
+use crate::error::{is_unique_violation, refuse_managed};
 use crate::sql::{Conn, json, ms, opt_ts, parse, ts};
 use crate::{Activation, Result, SqlStore, StoreError};
 use jiff::Timestamp;
@@ -316,16 +316,6 @@ pub(crate) async fn remove_rotation(conn: &mut Conn, id: &str) -> Result<()> {
     sqlx::query("DELETE FROM rotation_overrides WHERE rotation_id = $1").bind(id).execute(&mut *conn).await?;
     sqlx::query("DELETE FROM rotations WHERE id = $1").bind(id).execute(&mut *conn).await?;
     Ok(())
-}
-
-fn refuse_managed(what: &str, name: &str, stack: &Option<String>) -> Result<()> {
-    match stack {
-        Some(stack) => Err(StoreError::conflict(
-            "name",
-            format!("{what} {name:?} is managed by stack {stack:?}; change it through the stack's template"),
-        )),
-        None => Ok(()),
-    }
 }
 
 impl SqlStore {

@@ -6,7 +6,7 @@
 //! gets one writer connection (writes are serialized, readers run beside it under WAL), PostgreSQL
 //! a shared pool with row locks.
 
-use crate::error::is_unique_violation;
+use crate::error::{is_unique_violation, refuse_managed};
 use crate::oncall;
 use crate::paging::{Acked, Effects, Finish};
 use crate::topics::{Named, Outgoing};
@@ -607,20 +607,6 @@ fn within(e: StoreError, logical_id: &str) -> StoreError {
     }
 }
 
-/// Refuses to change a plan that a stack manages: its template is the source of truth.
-fn refuse_stack_managed(plan: &ResponsePlan) -> Result<()> {
-    match &plan.stack {
-        Some(stack) => Err(StoreError::conflict(
-            "name",
-            format!(
-                "response plan {:?} is managed by stack {stack:?}; change it through the stack's template",
-                plan.name
-            ),
-        )),
-        None => Ok(()),
-    }
-}
-
 #[async_trait]
 impl Store for SqlStore {
     fn backend(&self) -> Backend {
@@ -907,7 +893,7 @@ impl Store for SqlStore {
 
     async fn replace_plan(&self, key: &str, spec: &ResponsePlanSpec, now: Timestamp) -> Result<Option<ResponsePlan>> {
         let Some(plan) = self.get_plan(key).await? else { return Ok(None) };
-        refuse_stack_managed(&plan)?;
+        refuse_managed("response plan", &plan.name, &plan.stack)?;
         let r = sqlx::query(
             "UPDATE response_plans SET name = $1, spec = $2, updated_at = $3 WHERE id = $4 AND stack IS NULL",
         )
@@ -941,7 +927,7 @@ impl Store for SqlStore {
 
     async fn delete_plan(&self, key: &str) -> Result<bool> {
         let Some(plan) = self.get_plan(key).await? else { return Ok(false) };
-        refuse_stack_managed(&plan)?;
+        refuse_managed("response plan", &plan.name, &plan.stack)?;
         let r = sqlx::query("DELETE FROM response_plans WHERE id = $1 AND stack IS NULL")
             .bind(&plan.id)
             .execute(&self.write)

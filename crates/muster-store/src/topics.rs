@@ -1,6 +1,6 @@
 //! Topics, subscriptions, chat channels and notifications in SQL.
 
-use crate::error::is_unique_violation;
+use crate::error::{is_unique_violation, refuse_managed};
 use crate::sql::{Conn, json, ms, opt_ts, parse, ts};
 use crate::{Result, SqlStore, StoreError};
 use jiff::Timestamp;
@@ -243,16 +243,6 @@ pub(crate) async fn update_notification(conn: &mut Conn, u: &NotificationUpdate)
     .execute(&mut *conn)
     .await?;
     Ok(())
-}
-
-fn refuse_managed(what: &str, name: &str, stack: &Option<String>) -> Result<()> {
-    match stack {
-        Some(stack) => Err(StoreError::conflict(
-            "name",
-            format!("{what} {name:?} is managed by stack {stack:?}; change it through the stack's template"),
-        )),
-        None => Ok(()),
-    }
 }
 
 impl SqlStore {
