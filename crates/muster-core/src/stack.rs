@@ -61,7 +61,9 @@ pub fn kind_of(resource_type: &str) -> Kind {
         "AWS::SSMContacts::Rotation" | "Muster::Rotation" => Kind::Rotation,
         "AWS::SNS::Topic" | "Muster::Topic" => Kind::Topic,
         "AWS::SNS::Subscription" => Kind::Subscription,
-        "AWS::Chatbot::SlackChannelConfiguration" | "Muster::ChatChannel" => Kind::ChatChannel,
+        "AWS::Chatbot::SlackChannelConfiguration"
+        | "AWS::Chatbot::MicrosoftTeamsChannelConfiguration"
+        | "Muster::ChatChannel" => Kind::ChatChannel,
         "AWS::SSMContacts::Plan" => Kind::ContactPlan,
         _ => Kind::Kept,
     }

@@ -98,6 +98,9 @@ pub enum ChatKind {
     SlackWebhook,
     /// A Microsoft Teams incoming webhook (`target` is its URL); messages are Adaptive Cards.
     Teams,
+    /// A Microsoft Teams channel by ID (`target`), as AWS Chatbot names it; delivered through the
+    /// incoming webhook the server's `teamsWebhooks` setting maps that ID to.
+    TeamsChannel,
     /// A Mattermost incoming webhook (`target` is its URL).
     Mattermost,
     /// Any URL, receiving the generic webhook JSON.
@@ -128,6 +131,9 @@ impl ChatChannelSpec {
         match self.kind {
             ChatKind::Slack if url || target.contains(char::is_whitespace) => {
                 return Err(Invalid::new("target", "a Slack channel is its ID, such as C0123ABCD"));
+            }
+            ChatKind::TeamsChannel if url => {
+                return Err(Invalid::new("target", "a Teams channel is its ID; for a webhook URL use type teams"));
             }
             ChatKind::SlackWebhook | ChatKind::Teams | ChatKind::Mattermost | ChatKind::Webhook if !url => {
                 return Err(Invalid::new("target", "must be the incoming webhook's http(s) URL"));

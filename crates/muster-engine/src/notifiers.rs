@@ -23,9 +23,22 @@ pub struct ProviderConfig {
     /// `webhook`, `teams`, ...). Defaults: one a second for SMS, voice and Slack (the providers'
     /// own limits), none for the rest.
     pub rates: std::collections::BTreeMap<String, f64>,
+    /// Teams channel ID → incoming webhook URL, for Teams channels named by ID (AWS Chatbot).
+    pub teams_webhooks: std::collections::BTreeMap<String, String>,
 }
 
 impl ProviderConfig {
+    /// Where a chat channel's messages go: its target, or for a Teams channel named by ID, the
+    /// incoming webhook configured for that ID.
+    pub fn chat_address(&self, kind: ChatKind, target: &str) -> String {
+        match kind {
+            ChatKind::TeamsChannel => {
+                self.teams_webhooks.get(target).cloned().unwrap_or_else(|| format!("teams-channel:{target}"))
+            }
+            _ => target.to_string(),
+        }
+    }
+
     /// The rate limit for a destination, in sends per second.
     pub fn rate(&self, destination: &str) -> Option<f64> {
         match self.rates.get(destination) {
@@ -138,7 +151,7 @@ pub fn chat_destination(kind: ChatKind) -> &'static str {
     match kind {
         ChatKind::Slack => "slack",
         ChatKind::SlackWebhook => "slackwebhook",
-        ChatKind::Teams => "teams",
+        ChatKind::Teams | ChatKind::TeamsChannel => "teams",
         ChatKind::Mattermost => "mattermost",
         ChatKind::Webhook => "webhook",
     }

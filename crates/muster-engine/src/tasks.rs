@@ -611,7 +611,12 @@ impl Engine {
                     Protocol::Webhook => out.push(self.outgoing(&f, "webhook", "webhook", &s.endpoint)),
                     Protocol::Chat => {
                         if let Some(c) = self.store.get_chat_channel(&s.endpoint).await? {
-                            out.push(self.outgoing(&f, chat_destination(c.spec.kind), &c.spec.name, &c.spec.target));
+                            out.push(self.outgoing(
+                                &f,
+                                chat_destination(c.spec.kind),
+                                &c.spec.name,
+                                &self.providers.chat_address(c.spec.kind, &c.spec.target),
+                            ));
                         }
                     }
                 }
@@ -620,13 +625,23 @@ impl Engine {
                 let bound = c.spec.topics.iter().any(|t| t == &name);
                 let already = out.iter().any(|o| o.notification.target == c.spec.name);
                 if bound && !already {
-                    out.push(self.outgoing(&f, chat_destination(c.spec.kind), &c.spec.name, &c.spec.target));
+                    out.push(self.outgoing(
+                        &f,
+                        chat_destination(c.spec.kind),
+                        &c.spec.name,
+                        &self.providers.chat_address(c.spec.kind, &c.spec.target),
+                    ));
                 }
             }
         } else if let Some(c) = self.store.get_chat_channel(target).await? {
             found = true;
             f.topic = None;
-            out.push(self.outgoing(&f, chat_destination(c.spec.kind), &c.spec.name, &c.spec.target));
+            out.push(self.outgoing(
+                &f,
+                chat_destination(c.spec.kind),
+                &c.spec.name,
+                &self.providers.chat_address(c.spec.kind, &c.spec.target),
+            ));
         }
         let mut fx = Effects::default();
         if let Some(i) = &incident {

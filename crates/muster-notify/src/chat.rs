@@ -63,6 +63,11 @@ fn mattermost(m: &Message) -> Value {
 #[async_trait]
 impl Notifier for ChatWebhook {
     async fn send(&self, address: &str, message: &Message) -> Result<Sent, SendError> {
+        if let Some(channel) = address.strip_prefix("teams-channel:") {
+            return Err(SendError::Permanent(format!(
+                "no incoming webhook is configured for Teams channel {channel} (teamsWebhooks)"
+            )));
+        }
         if !(address.starts_with("https://") || address.starts_with("http://")) {
             return Err(SendError::Permanent("an incoming webhook address must be an http(s) URL".into()));
         }

@@ -1170,3 +1170,44 @@ Resources:
     let (_, esc) = app.admin(Method::GET, "/api/v1/contacts/esc", None).await;
     assert!(esc.get("plan").is_none() || esc["plan"].is_null(), "removing the Plan resource removes the plan: {esc}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_teams_channel_from_aws_chatbot_gets_an_adaptive_card() {
+    let teams = muster_notify::testing::HttpSink::start().await;
+    let hook = format!("{}/teams-hook", teams.base);
+    let Some(app) = spawn_app_with(Backend::Sqlite, move |c| {
+        c.providers.teams_webhooks.insert("19:abc@thread.tacv2".into(), hook);
+    })
+    .await
+    else {
+        return;
+    };
+    let template = r#"
+Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+    Properties: {TopicName: ops}
+  Teams:
+    Type: AWS::Chatbot::MicrosoftTeamsChannelConfiguration
+    Properties:
+      ConfigurationName: ops-teams
+      TeamId: team-1
+      TeamsChannelId: "19:abc@thread.tacv2"
+      TeamsTenantId: tenant-1
+      IamRoleArn: arn:aws:iam::000000000000:role/chatbot
+      SnsTopicArns: [!Ref Topic]
+  Plan:
+    Type: AWS::SSMIncidents::ResponsePlan
+    Properties:
+      Name: ops
+      IncidentTemplate: {Title: Ops down, Impact: 2}
+      ChatChannel: {ChatbotSns: [!Ref Topic]}
+"#;
+    let (status, report) = app.admin(Method::PUT, "/api/v1/stacks/ops", Some(json!({"template": template}))).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    app.admin(Method::POST, "/api/v1/incidents", Some(json!({"responsePlan": "ops"}))).await;
+    wait_for(&teams, 1).await;
+    let card: Value = serde_json::from_str(&teams.requests.lock().await[0].body).expect("json");
+    assert_eq!(card["attachments"][0]["contentType"], "application/vnd.microsoft.card.adaptive");
+    assert!(card["attachments"][0]["content"]["body"][0]["text"].as_str().expect("title").contains("Ops down"));
+}

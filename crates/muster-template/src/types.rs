@@ -92,6 +92,14 @@ const TYPES: &[TypeDef] = &[
         build: slack_channel,
     },
     TypeDef {
+        name: "AWS::Chatbot::MicrosoftTeamsChannelConfiguration",
+        name_property: Some("ConfigurationName"),
+        arn: |n| format!("arn:aws:chatbot::{ACCOUNT}:chat-configuration/microsoft-teams-channel/{n}"),
+        name_attributes: &[],
+        arn_attributes: &[],
+        build: teams_channel,
+    },
+    TypeDef {
         name: "AWS::IAM::Role",
         name_property: Some("RoleName"),
         arn: |n| format!("arn:aws:iam::{ACCOUNT}:role/{n}"),
@@ -714,4 +722,42 @@ fn contact_plan(v: &Value, _: &mut Vec<String>) -> Result<ResourceSpec, Invalid>
         plan: ContactPlan { stages, repeat: 0, round_robin: false },
         rotations,
     })
+}
+
+fn teams_channel(v: &Value, _: &mut Vec<String>) -> Result<ResourceSpec, Invalid> {
+    let p = Props::new(
+        v,
+        "",
+        &[
+            "ConfigurationName",
+            "TeamId",
+            "TeamsChannelId",
+            "TeamsChannelName",
+            "TeamsTenantId",
+            "SnsTopicArns",
+            "IamRoleArn",
+            "LoggingLevel",
+            "GuardrailPolicies",
+            "UserRoleRequired",
+            "CustomizationResourceArns",
+            "Tags",
+        ],
+    )?;
+    let spec = ChatChannelSpec {
+        name: p.required_string("ConfigurationName")?,
+        kind: ChatKind::TeamsChannel,
+        target: p.required_string("TeamsChannelId")?,
+        workspace: p.string("TeamId")?,
+        topics: p.strings("SnsTopicArns")?,
+    };
+    let spec = spec.validate().map_err(|e| {
+        let field = match e.field.as_str() {
+            "name" => "ConfigurationName".to_string(),
+            "target" => "TeamsChannelId".to_string(),
+            f if f.starts_with("topics") => "SnsTopicArns".to_string(),
+            f => f.to_string(),
+        };
+        Invalid::new(field, e.message)
+    })?;
+    Ok(ResourceSpec::ChatChannel(spec))
 }

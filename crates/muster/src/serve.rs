@@ -50,6 +50,9 @@ struct FileConfig {
     /// Sends per second per provider: sms, voice, email, slack, webhook, teams, mattermost.
     #[serde(default)]
     provider_rates: std::collections::BTreeMap<String, f64>,
+    /// Teams channel ID → incoming webhook URL (for AWS Chatbot Teams configurations).
+    #[serde(default)]
+    teams_webhooks: std::collections::BTreeMap<String, String>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -78,6 +81,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         slack_signing_secret: env("MUSTER_SLACK_SIGNING_SECRET").or(file.slack_signing_secret),
         webhook_signing_secret: env("MUSTER_WEBHOOK_SIGNING_SECRET").or(file.webhook_signing_secret),
         rates: file.provider_rates.clone(),
+        teams_webhooks: file.teams_webhooks.clone(),
     };
     let handoff_notice_minutes = match env("MUSTER_HANDOFF_NOTICE_MINUTES") {
         Some(v) => {
