@@ -13,6 +13,7 @@ pub mod ical;
 pub mod incident;
 pub mod plan;
 pub mod rotation;
+pub mod runbook;
 pub mod stack;
 pub mod topic;
 
