@@ -154,6 +154,9 @@ pub enum Task {
     /// Hand a notification to its provider.
     #[serde(rename_all = "camelCase")]
     DeliverNotification { notification_id: String },
+    /// Run (or, after a sleep or an approval, finish) one step of a runbook execution.
+    #[serde(rename_all = "camelCase")]
+    RunStep { execution_id: String, step: String, resume: bool },
 }
 
 impl Task {
@@ -167,6 +170,7 @@ impl Task {
             Task::PlanHandoffNotices => "plan-handoff-notices",
             Task::Publish { .. } => "publish",
             Task::DeliverNotification { .. } => "deliver-notification",
+            Task::RunStep { .. } => "run-step",
         }
     }
 }

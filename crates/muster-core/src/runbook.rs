@@ -167,7 +167,12 @@ pub fn parse_document(doc: &Value) -> Result<Document, Invalid> {
     let top = doc.as_object().ok_or_else(|| Invalid::new("document", "must be a mapping"))?;
     match top.get("schemaVersion").and_then(Value::as_str) {
         Some("0.3") => {}
-        Some(v) => return Err(Invalid::new("schemaVersion", format!("{v:?}: only Automation documents (\"0.3\") are runbooks"))),
+        Some(v) => {
+            return Err(Invalid::new(
+                "schemaVersion",
+                format!("{v:?}: only Automation documents (\"0.3\") are runbooks"),
+            ));
+        }
         None => return Err(Invalid::new("schemaVersion", "is required (\"0.3\")")),
     }
     let mut parameters = BTreeMap::new();
@@ -176,17 +181,27 @@ pub fn parse_document(doc: &Value) -> Result<Document, Invalid> {
         for (name, def) in params {
             let field = format!("parameters.{name}");
             let d = def.as_object().ok_or_else(|| Invalid::new(&field, "must be a mapping with a type"))?;
-            let kind: ParamType = serde_json::from_value(d.get("type").cloned().unwrap_or(Value::Null))
-                .map_err(|_| Invalid::new(format!("{field}.type"), "must be String, StringList, Integer, Boolean, StringMap or MapList"))?;
+            let kind: ParamType =
+                serde_json::from_value(d.get("type").cloned().unwrap_or(Value::Null)).map_err(|_| {
+                    Invalid::new(
+                        format!("{field}.type"),
+                        "must be String, StringList, Integer, Boolean, StringMap or MapList",
+                    )
+                })?;
             let usize_of = |k: &str| -> Result<Option<usize>, Invalid> {
                 match get(d, k) {
                     None => Ok(None),
-                    Some(v) => v.as_u64().map(|n| Some(n as usize)).ok_or_else(|| Invalid::new(format!("{field}.{k}"), "must be a whole number")),
+                    Some(v) => v
+                        .as_u64()
+                        .map(|n| Some(n as usize))
+                        .ok_or_else(|| Invalid::new(format!("{field}.{k}"), "must be a whole number")),
                 }
             };
             let allowed_pattern = string(d, "allowedPattern", &format!("{field}.allowedPattern"))?;
             if let Some(p) = &allowed_pattern {
-                regex::Regex::new(p).map_err(|e| Invalid::new(format!("{field}.allowedPattern"), format!("is not a valid pattern: {e}")))?;
+                regex::Regex::new(p).map_err(|e| {
+                    Invalid::new(format!("{field}.allowedPattern"), format!("is not a valid pattern: {e}"))
+                })?;
             }
             parameters.insert(
                 name.clone(),
@@ -204,7 +219,9 @@ pub fn parse_document(doc: &Value) -> Result<Document, Invalid> {
             );
         }
     }
-    let steps = get(top, "mainSteps").and_then(Value::as_array).ok_or_else(|| Invalid::new("mainSteps", "a runbook has at least one step"))?;
+    let steps = get(top, "mainSteps")
+        .and_then(Value::as_array)
+        .ok_or_else(|| Invalid::new("mainSteps", "a runbook has at least one step"))?;
     if steps.is_empty() {
         return Err(Invalid::new("mainSteps", "a runbook has at least one step"));
     }
@@ -212,21 +229,24 @@ pub fn parse_document(doc: &Value) -> Result<Document, Invalid> {
     for (i, s) in steps.iter().enumerate() {
         let field = format!("mainSteps[{i}]");
         let m = s.as_object().ok_or_else(|| Invalid::new(&field, "must be a mapping"))?;
-        let name = string(m, "name", &format!("{field}.name"))?.ok_or_else(|| Invalid::new(format!("{field}.name"), "is required"))?;
+        let name = string(m, "name", &format!("{field}.name"))?
+            .ok_or_else(|| Invalid::new(format!("{field}.name"), "is required"))?;
         if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
             return Err(Invalid::new(format!("{field}.name"), "use letters, digits, '-' and '_'"));
         }
         if main_steps.iter().any(|x: &Step| x.name == name) {
             return Err(Invalid::new(format!("{field}.name"), format!("{name:?} is used twice")));
         }
-        let action = string(m, "action", &format!("{field}.action"))?.ok_or_else(|| Invalid::new(format!("{field}.action"), "is required"))?;
+        let action = string(m, "action", &format!("{field}.action"))?
+            .ok_or_else(|| Invalid::new(format!("{field}.action"), "is required"))?;
         let mut outputs = Vec::new();
         if let Some(o) = get(m, "outputs") {
             for (j, out) in o.as_array().cloned().unwrap_or_default().iter().enumerate() {
                 let of = format!("{field}.outputs[{j}]");
                 let om = out.as_object().ok_or_else(|| Invalid::new(&of, "must be a mapping"))?;
                 outputs.push(OutputDef {
-                    name: string(om, "Name", &format!("{of}.Name"))?.ok_or_else(|| Invalid::new(format!("{of}.Name"), "is required"))?,
+                    name: string(om, "Name", &format!("{of}.Name"))?
+                        .ok_or_else(|| Invalid::new(format!("{of}.Name"), "is required"))?,
                     selector: string(om, "Selector", &format!("{of}.Selector"))?
                         .ok_or_else(|| Invalid::new(format!("{of}.Selector"), "is required"))?,
                     kind: string(om, "Type", &format!("{of}.Type"))?.unwrap_or_else(string_type),
@@ -235,15 +255,25 @@ pub fn parse_document(doc: &Value) -> Result<Document, Invalid> {
         }
         let max_attempts = match get(m, "maxAttempts") {
             None => 1,
-            Some(v) => v.as_u64().filter(|n| (1..=10).contains(n)).ok_or_else(|| Invalid::new(format!("{field}.maxAttempts"), "must be 1 to 10"))? as u32,
+            Some(v) => v
+                .as_u64()
+                .filter(|n| (1..=10).contains(n))
+                .ok_or_else(|| Invalid::new(format!("{field}.maxAttempts"), "must be 1 to 10"))?
+                as u32,
         };
         main_steps.push(Step {
             name,
             action,
             inputs: m.get("inputs").cloned().unwrap_or(Value::Object(Map::new())),
             outputs,
-            on_failure: OnFailure::parse(&string(m, "onFailure", "")?.unwrap_or_else(|| "Abort".into()), &format!("{field}.onFailure"))?,
-            on_cancel: OnFailure::parse(&string(m, "onCancel", "")?.unwrap_or_else(|| "Abort".into()), &format!("{field}.onCancel"))?,
+            on_failure: OnFailure::parse(
+                &string(m, "onFailure", "")?.unwrap_or_else(|| "Abort".into()),
+                &format!("{field}.onFailure"),
+            )?,
+            on_cancel: OnFailure::parse(
+                &string(m, "onCancel", "")?.unwrap_or_else(|| "Abort".into()),
+                &format!("{field}.onCancel"),
+            )?,
             max_attempts,
             timeout_seconds: get(m, "timeoutSeconds").and_then(Value::as_u64),
             is_end: boolean(m, "isEnd", &format!("{field}.isEnd"))?,
@@ -322,16 +352,16 @@ pub fn bind_parameters(doc: &Document, given: &Map<String, Value>) -> Result<Map
                 return Err(Invalid::new(&field, format!("{bad:?} does not match the allowedPattern {p}")));
             }
         }
-        if let Value::Array(a) = &value {
-            if def.min_items.is_some_and(|m| a.len() < m) || def.max_items.is_some_and(|m| a.len() > m) {
-                return Err(Invalid::new(&field, "has too few or too many items"));
-            }
+        if let Value::Array(a) = &value
+            && (def.min_items.is_some_and(|m| a.len() < m) || def.max_items.is_some_and(|m| a.len() > m))
+        {
+            return Err(Invalid::new(&field, "has too few or too many items"));
         }
-        if let Value::String(s) = &value {
-            let n = s.chars().count();
-            if def.min_chars.is_some_and(|m| n < m) || def.max_chars.is_some_and(|m| n > m) {
-                return Err(Invalid::new(&field, "is too short or too long"));
-            }
+        if let Value::String(s) = &value
+            && (def.min_chars.is_some_and(|m| s.chars().count() < m)
+                || def.max_chars.is_some_and(|m| s.chars().count() > m))
+        {
+            return Err(Invalid::new(&field, "is too short or too long"));
         }
         out.insert(name.clone(), value);
     }
@@ -350,7 +380,9 @@ fn coerce(kind: ParamType, v: Value) -> Result<Value, String> {
         (ParamType::String, Value::String(s)) => Value::String(s),
         (ParamType::String, v @ (Value::Number(_) | Value::Bool(_))) => Value::String(scalar(&v)),
         (ParamType::Integer, Value::Number(n)) if n.is_i64() => Value::Number(n),
-        (ParamType::Integer, Value::String(s)) => s.trim().parse::<i64>().map(Value::from).map_err(|_| format!("{s:?} is not an integer"))?,
+        (ParamType::Integer, Value::String(s)) => {
+            s.trim().parse::<i64>().map(Value::from).map_err(|_| format!("{s:?} is not an integer"))?
+        }
         (ParamType::Boolean, Value::Bool(b)) => Value::Bool(b),
         (ParamType::Boolean, Value::String(s)) if s == "true" || s == "false" => Value::Bool(s == "true"),
         (ParamType::StringList, Value::Array(a)) => Value::Array(a.iter().map(|x| Value::String(scalar(x))).collect()),
@@ -417,17 +449,25 @@ impl Variables {
 /// Evaluates one `aws:branch` choice (already resolved) against its variable.
 fn choice_holds(c: &Map<String, Value>) -> Result<bool, String> {
     if let Some(all) = c.get("And").and_then(Value::as_array) {
-        return all.iter().map(|x| x.as_object().ok_or("And takes choices".to_string()).and_then(choice_holds)).try_fold(true, |acc, r| r.map(|b| acc && b));
+        return all
+            .iter()
+            .map(|x| x.as_object().ok_or("And takes choices".to_string()).and_then(choice_holds))
+            .try_fold(true, |acc, r| r.map(|b| acc && b));
     }
     if let Some(any) = c.get("Or").and_then(Value::as_array) {
-        return any.iter().map(|x| x.as_object().ok_or("Or takes choices".to_string()).and_then(choice_holds)).try_fold(false, |acc, r| r.map(|b| acc || b));
+        return any
+            .iter()
+            .map(|x| x.as_object().ok_or("Or takes choices".to_string()).and_then(choice_holds))
+            .try_fold(false, |acc, r| r.map(|b| acc || b));
     }
     if let Some(not) = c.get("Not") {
         return not.as_object().ok_or("Not takes a choice".to_string()).and_then(choice_holds).map(|b| !b);
     }
     let var = c.get("Variable").ok_or("a choice needs a Variable")?;
     let text = scalar(var);
-    let num = |v: &Value| -> Result<f64, String> { scalar(v).trim().parse::<f64>().map_err(|_| format!("{} is not a number", scalar(v))) };
+    let num = |v: &Value| -> Result<f64, String> {
+        scalar(v).trim().parse::<f64>().map_err(|_| format!("{} is not a number", scalar(v)))
+    };
     for (op, arg) in c {
         let holds = match op.as_str() {
             "Variable" | "NextStep" => continue,
@@ -515,6 +555,104 @@ pub fn iso_duration(s: &str) -> Option<u64> {
     num.is_empty().then_some(secs)
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum ExecutionStatus {
+    InProgress,
+    /// Waiting for an approval (or a resume after a pause).
+    Waiting,
+    Success,
+    Failed,
+    Cancelled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum StepStatus {
+    InProgress,
+    Waiting,
+    Success,
+    Failed,
+    Cancelled,
+}
+
+/// A stored runbook: a named document.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Runbook {
+    pub id: String,
+    pub name: String,
+    /// The document as written (its JSON form).
+    #[schema(value_type = Object)]
+    pub document: Value,
+    /// Steps Muster cannot run, by name and action.
+    pub unsupported_steps: Vec<String>,
+    pub stack: Option<String>,
+    pub created_at: jiff::Timestamp,
+    pub updated_at: jiff::Timestamp,
+}
+
+/// One run of one step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StepRun {
+    pub seq: u32,
+    pub name: String,
+    pub action: String,
+    pub status: StepStatus,
+    #[schema(value_type = Object)]
+    pub inputs: Value,
+    #[schema(value_type = Object)]
+    pub outputs: Value,
+    /// What the step printed, truncated.
+    pub log: String,
+    pub failure: Option<String>,
+    pub attempts: u32,
+    /// Approvals and rejections of an approval step: `{"approver", "decision", "by", "at"}`.
+    #[schema(value_type = Vec<Object>)]
+    pub approvals: Vec<Value>,
+    pub started_at: jiff::Timestamp,
+    pub ended_at: Option<jiff::Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Execution {
+    pub id: String,
+    pub runbook: String,
+    pub status: ExecutionStatus,
+    #[schema(value_type = Object)]
+    pub parameters: Value,
+    pub incident_id: Option<String>,
+    #[schema(value_type = Object)]
+    pub outputs: Value,
+    pub failure: Option<String>,
+    pub steps: Vec<StepRun>,
+    pub created_at: jiff::Timestamp,
+    pub updated_at: jiff::Timestamp,
+    pub ended_at: Option<jiff::Timestamp>,
+    pub created_by: String,
+    #[serde(skip)]
+    pub document: Option<Document>,
+}
+
+/// Actions whose `Script` is code: parameters reach them as data only (InputPayload, environment),
+/// so a `{{ ... }}` in their script text is refused.
+pub const SCRIPT_ACTIONS: &[&str] = &["aws:executeScript", "muster:script"];
+
+/// Checks a document for what would splice parameters into code (DESIGN invariant 8).
+pub fn check_script_safety(doc: &Document) -> Result<(), Invalid> {
+    for (i, s) in doc.main_steps.iter().enumerate() {
+        if SCRIPT_ACTIONS.contains(&s.action.as_str())
+            && s.inputs.get("Script").and_then(Value::as_str).is_some_and(|t| t.contains("{{"))
+        {
+            return Err(Invalid::new(
+                format!("mainSteps[{i}].inputs.Script"),
+                "a script takes parameters as data: pass them in InputPayload (or Environment), not as {{ }} in its text",
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -559,18 +697,26 @@ mod tests {
         assert_eq!(p["Mode"], "fast");
         assert_eq!(p["Count"], 2);
         let given = json!({"Mode": "reckless"});
-        assert_eq!(bind_parameters(&d, given.as_object().expect("map")).expect_err("not allowed").field, "parameters.Mode");
+        assert_eq!(
+            bind_parameters(&d, given.as_object().expect("map")).expect_err("not allowed").field,
+            "parameters.Mode"
+        );
         let given = json!({"Count": "x"});
         assert_eq!(bind_parameters(&d, given.as_object().expect("map")).expect_err("type").field, "parameters.Count");
         let given = json!({"Hosts": ["ok", "Not-Ok"]});
-        assert_eq!(bind_parameters(&d, given.as_object().expect("map")).expect_err("pattern").field, "parameters.Hosts");
+        assert_eq!(
+            bind_parameters(&d, given.as_object().expect("map")).expect_err("pattern").field,
+            "parameters.Hosts"
+        );
         let given = json!({"Nope": 1});
         assert_eq!(bind_parameters(&d, given.as_object().expect("map")).expect_err("unknown").field, "parameters.Nope");
     }
 
     #[test]
     fn variables_keep_types_and_branches_choose() {
-        let vars = Variables { values: BTreeMap::from([("Hosts".to_string(), json!(["a", "b"])), ("Mode".to_string(), json!("careful"))]) };
+        let vars = Variables {
+            values: BTreeMap::from([("Hosts".to_string(), json!(["a", "b"])), ("Mode".to_string(), json!("careful"))]),
+        };
         assert_eq!(vars.resolve(&json!("{{ Hosts }}")), json!(["a", "b"]));
         assert_eq!(vars.resolve(&json!("mode={{Mode}} {{ Unknown }}")), json!("mode=careful {{ Unknown }}"));
         let d = parse_document(&doc()).expect("valid");

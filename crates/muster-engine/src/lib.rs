@@ -8,6 +8,7 @@
 
 pub mod links;
 mod notifiers;
+pub mod runbook;
 mod tasks;
 pub mod templates;
 
@@ -58,6 +59,8 @@ pub struct Engine {
     /// When each provider may next be used (per-provider rate limits, per node).
     pub(crate) next_send: std::sync::Mutex<std::collections::HashMap<String, Timestamp>>,
     pub(crate) providers: ProviderConfig,
+    /// The Python interpreter scripts run with, when the machine has one.
+    pub(crate) python: Option<String>,
     wake: Arc<Notify>,
 }
 
@@ -114,6 +117,7 @@ impl Engine {
             templates,
             next_send: Default::default(),
             providers: providers.clone(),
+            python: runbook::find_python(),
             wake: Arc::new(Notify::new()),
         })
     }

@@ -48,6 +48,7 @@ impl Engine {
                 self.publish(&job, incident_id, &target, &subject, &text).await
             }
             Task::DeliverNotification { notification_id } => self.deliver_notification(&job, &notification_id).await,
+            Task::RunStep { execution_id, step, resume } => self.run_step(&job, &execution_id, &step, resume).await,
         }
     }
 

@@ -1,6 +1,6 @@
 //! The OpenAPI document, generated from the handlers' annotations and the types' schemas.
 
-use crate::api::{incidents, oncall, paging, plans, stacks, tokens, topics};
+use crate::api::{incidents, oncall, paging, plans, runbooks, stacks, tokens, topics};
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -26,6 +26,8 @@ use utoipa::{Modify, OpenApi};
         topics::list_topics, topics::create_topic, topics::show_topic, topics::put_topic, topics::delete_topic,
         topics::publish, topics::list_chat_channels, topics::create_chat_channel, topics::show_chat_channel,
         topics::put_chat_channel, topics::delete_chat_channel, topics::list_notifications,
+        runbooks::list, runbooks::create, runbooks::replace, runbooks::show, runbooks::remove, runbooks::validate,
+        runbooks::run, runbooks::executions, runbooks::execution, runbooks::approve, runbooks::reject, runbooks::cancel,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -99,6 +99,8 @@ both_backends!(
     on_call_objects_from_a_template,
     paging_and_acknowledgements,
     separate_plans_from_a_template,
+    runbooks_script_branch_approval_sleep,
+    runbook_parameters_are_only_data,
 );
 
 async fn health_ready_metrics_and_openapi(app: TestApp) {
@@ -1210,4 +1212,201 @@ Resources:
     let card: Value = serde_json::from_str(&teams.requests.lock().await[0].body).expect("json");
     assert_eq!(card["attachments"][0]["contentType"], "application/vnd.microsoft.card.adaptive");
     assert!(card["attachments"][0]["content"]["body"][0]["text"].as_str().expect("title").contains("Ops down"));
+}
+
+const RUNBOOK: &str = r#"
+schemaVersion: "0.3"
+description: Inspect, then (carefully) wait.
+parameters:
+  Mode: {type: String, allowedValues: [careful, fast], default: fast}
+  Target: {type: String, default: "db-1"}
+outputs: [inspect.length]
+mainSteps:
+  - name: inspect
+    action: aws:executeScript
+    inputs:
+      Runtime: python3.11
+      Handler: handler
+      InputPayload: {target: "{{ Target }}"}
+      Script: |
+        def handler(events, context):
+            print("looking at", events["target"])
+            return {"target": events["target"], "length": len(events["target"])}
+    outputs:
+      - {Name: length, Selector: $.Payload.length, Type: Integer}
+  - name: choose
+    action: aws:branch
+    inputs:
+      Choices:
+        - {NextStep: approval, Variable: "{{ Mode }}", StringEquals: careful}
+      Default: pause
+  - name: approval
+    action: aws:approve
+    inputs: {Approvers: [ann], MinRequiredApprovals: 1}
+  - name: pause
+    action: aws:sleep
+    inputs: {Duration: PT1S}
+    isEnd: true
+"#;
+
+async fn until_status(app: &TestApp, id: &str, want: &[&str]) -> Value {
+    for _ in 0..300 {
+        let (_, e) = app.admin(Method::GET, &format!("/api/v1/runbook-executions/{id}"), None).await;
+        if want.contains(&e["status"].as_str().unwrap_or("")) {
+            return e;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("execution {id} never reached {want:?}");
+}
+
+async fn runbooks_script_branch_approval_sleep(app: TestApp) {
+    let (status, rb) =
+        app.admin(Method::POST, "/api/v1/runbooks", Some(json!({"name": "inspect", "document": RUNBOOK}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{rb}");
+    assert_eq!(rb["unsupportedSteps"], json!([]));
+    let (status, err) = app
+        .admin(
+            Method::POST,
+            "/api/v1/runbook-executions",
+            Some(json!({"runbook": "inspect", "parameters": {"Mode": "reckless"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(err["error"]["field"], "parameters.Mode");
+
+    // Fast: the branch skips the approval.
+    let (status, e) = app.admin(Method::POST, "/api/v1/runbook-executions", Some(json!({"runbook": "inspect"}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{e}");
+    let done = until_status(&app, e["id"].as_str().expect("id"), &["Success", "Failed"]).await;
+    assert_eq!(done["status"], "Success", "{done}");
+    let names: Vec<&str> =
+        done["steps"].as_array().expect("steps").iter().map(|s| s["name"].as_str().unwrap_or("")).collect();
+    assert_eq!(names, ["inspect", "choose", "pause"]);
+    assert_eq!(done["steps"][0]["outputs"]["length"], 4);
+    assert!(
+        done["steps"][0]["log"].as_str().expect("log").contains("looking at db-1"),
+        "the script's output is visible"
+    );
+    assert_eq!(done["outputs"]["inspect.length"], 4);
+
+    // Careful: it waits for ann.
+    let incident = app.admin(Method::POST, "/api/v1/incidents", Some(json!({"title": "db slow", "impact": 3}))).await.1;
+    let (_, e) = app
+        .admin(Method::POST, "/api/v1/runbook-executions", Some(json!({"runbook": "inspect", "parameters": {"Mode": "careful"}, "incident": incident["number"].to_string()})))
+        .await;
+    let id = e["id"].as_str().expect("id").to_string();
+    let waiting = until_status(&app, &id, &["Waiting", "Failed"]).await;
+    assert_eq!(waiting["status"], "Waiting", "{waiting}");
+    let (status, _) = app
+        .admin(Method::POST, &format!("/api/v1/runbook-executions/{id}/approve"), Some(json!({"approver": "zed"})))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "zed is no approver");
+    let (status, _) = app
+        .admin(
+            Method::POST,
+            &format!("/api/v1/runbook-executions/{id}/approve"),
+            Some(json!({"approver": "ann", "comment": "go"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let done = until_status(&app, &id, &["Success", "Failed"]).await;
+    assert_eq!(done["status"], "Success", "{done}");
+    assert_eq!(done["steps"][2]["outputs"]["ApprovalStatus"], "Approved");
+    let (_, related) = app
+        .admin(Method::GET, &format!("/api/v1/incidents/{}/related-items", incident["id"].as_str().expect("id")), None)
+        .await;
+    assert_eq!(related["items"][0]["value"], format!("runbook-execution:{id}"));
+    let (_, timeline) = app
+        .admin(Method::GET, &format!("/api/v1/incidents/{}/timeline", incident["id"].as_str().expect("id")), None)
+        .await;
+    let types: Vec<&str> =
+        timeline["items"].as_array().expect("items").iter().map(|e| e["eventType"].as_str().unwrap_or("")).collect();
+    assert!(
+        types.contains(&"runbook.step") && types.contains(&"runbook.decision") && types.contains(&"runbook.finished"),
+        "{types:?}"
+    );
+
+    // Rejected: the approval step fails and so does the execution.
+    let (_, e) = app
+        .admin(
+            Method::POST,
+            "/api/v1/runbook-executions",
+            Some(json!({"runbook": "inspect", "parameters": {"Mode": "careful"}})),
+        )
+        .await;
+    let id = e["id"].as_str().expect("id").to_string();
+    until_status(&app, &id, &["Waiting"]).await;
+    app.admin(Method::POST, &format!("/api/v1/runbook-executions/{id}/reject"), Some(json!({"approver": "ann"}))).await;
+    let done = until_status(&app, &id, &["Success", "Failed"]).await;
+    assert_eq!(done["status"], "Failed");
+    assert!(done["failure"].as_str().expect("why").contains("rejected by ann"));
+
+    // AWS-only steps load, are reported, and fail clearly when reached.
+    let aws = "schemaVersion: '0.3'\nmainSteps:\n  - name: describe\n    action: aws:executeAwsApi\n    inputs: {Service: ec2, Api: DescribeVpnConnections}\n";
+    let (status, rb) =
+        app.admin(Method::POST, "/api/v1/runbooks", Some(json!({"name": "aws-only", "document": aws}))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(rb["unsupportedSteps"], json!(["describe (aws:executeAwsApi)"]));
+    let (_, e) = app.admin(Method::POST, "/api/v1/runbook-executions", Some(json!({"runbook": "aws-only"}))).await;
+    let done = until_status(&app, e["id"].as_str().expect("id"), &["Success", "Failed"]).await;
+    assert!(done["steps"][0]["failure"].as_str().expect("why").contains("cannot run aws:executeAwsApi"));
+}
+
+async fn runbook_parameters_are_only_data(app: TestApp) {
+    let marker = std::env::temp_dir().join(format!("muster-pwned-{}", uuid_like()));
+    let m = marker.display().to_string();
+    let hostile =
+        format!("\"; touch {m} #' $(touch {m}) `touch {m}` __import__('os').system('touch {m}') {{{{ Target }}}}");
+    let doc = r#"
+schemaVersion: "0.3"
+parameters:
+  Target: {type: String}
+mainSteps:
+  - name: py
+    action: aws:executeScript
+    inputs:
+      Runtime: python3.11
+      Handler: handler
+      InputPayload: {value: "{{ Target }}"}
+      Script: |
+        def handler(events, context):
+            return {"echo": events["value"]}
+    outputs:
+      - {Name: echo, Selector: $.Payload.echo}
+  - name: sh
+    action: muster:script
+    inputs:
+      Interpreter: sh
+      Environment: {T: "{{ Target }}"}
+      Script: |
+        printf '%s' "$T"
+"#;
+    let (status, rb) =
+        app.admin(Method::POST, "/api/v1/runbooks", Some(json!({"name": "echo", "document": doc}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{rb}");
+    let (_, e) = app
+        .admin(
+            Method::POST,
+            "/api/v1/runbook-executions",
+            Some(json!({"runbook": "echo", "parameters": {"Target": hostile}})),
+        )
+        .await;
+    let done = until_status(&app, e["id"].as_str().expect("id"), &["Success", "Failed"]).await;
+    assert_eq!(done["status"], "Success", "{done}");
+    assert_eq!(done["steps"][0]["outputs"]["echo"], hostile, "Python got the value as data");
+    assert_eq!(done["steps"][1]["outputs"]["Output"], hostile);
+    assert!(done["steps"][1]["log"].as_str().expect("log").contains(&hostile), "the shell printed it as text");
+    assert!(!marker.exists(), "nothing in the parameter ran");
+
+    // A document that splices a parameter into script text is refused.
+    let spliced = "schemaVersion: '0.3'\nparameters: {T: {type: String}}\nmainSteps:\n  - name: bad\n    action: muster:script\n    inputs: {Script: 'echo {{ T }}'}\n";
+    let (status, err) =
+        app.admin(Method::POST, "/api/v1/runbooks", Some(json!({"name": "bad", "document": spliced}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(err["error"]["field"], "document.mainSteps[0].inputs.Script");
+}
+
+fn uuid_like() -> String {
+    format!("{}-{}", std::process::id(), jiff::Timestamp::now().as_nanosecond())
 }

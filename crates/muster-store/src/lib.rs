@@ -7,12 +7,14 @@
 mod error;
 mod oncall;
 mod paging;
+mod runbooks;
 mod sql;
 pub mod testing;
 mod topics;
 
 pub use error::StoreError;
 pub use paging::{Acked, Effects, Finish, PageUpdate};
+pub use runbooks::ExecutionChange;
 pub use sql::SqlStore;
 pub use topics::{NotificationUpdate, Outgoing};
 
@@ -27,6 +29,7 @@ use muster_core::incident::{
 };
 use muster_core::plan::{ResponsePlan, ResponsePlanSpec};
 use muster_core::rotation::{Override, Rotation, RotationSpec};
+use muster_core::runbook::{Document, Execution, Runbook};
 use muster_core::stack::{ApplyReport, StackPlan, StackResource};
 use muster_core::topic::{ChatChannel, ChatChannelSpec, Notification, Subscription, Topic, TopicSpec};
 use serde_json::Value;
@@ -276,4 +279,30 @@ pub trait Store: Send + Sync + 'static {
 
     /// The provider reference of the first message about an incident to a chat target (to thread under).
     async fn thread_of(&self, incident_id: &str, target: &str) -> Result<Option<String>>;
+
+    /// Creates (no `key`, or no such runbook) or replaces a runbook; true when created.
+    async fn put_runbook(
+        &self,
+        key: Option<&str>,
+        name: &str,
+        document: &Value,
+        now: Timestamp,
+    ) -> Result<(Runbook, bool)>;
+    async fn get_runbook(&self, key: &str) -> Result<Option<Runbook>>;
+    async fn list_runbooks(&self) -> Result<Vec<Runbook>>;
+    async fn delete_runbook(&self, key: &str) -> Result<bool>;
+    /// Writes an execution (with the document it runs, as it was) and its first job.
+    async fn create_execution(&self, e: &Execution, document: &Document, first: &NewJob) -> Result<()>;
+    async fn get_execution(&self, id: &str) -> Result<Option<Execution>>;
+    async fn list_executions(&self, incident_id: Option<&str>) -> Result<Vec<Execution>>;
+    /// Records an approval or rejection on the waiting step; with `resume`, the execution goes on
+    /// at that step. `Conflict` when it is not waiting.
+    async fn decide(
+        &self,
+        id: &str,
+        entry: Value,
+        resume: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Option<muster_core::runbook::StepRun>>;
+    async fn cancel_execution(&self, id: &str, now: Timestamp) -> Result<bool>;
 }

@@ -22,6 +22,8 @@ pub struct Effects {
     pub events: Vec<(String, NewEvent)>,
     pub notifications: Vec<crate::topics::Outgoing>,
     pub notification_update: Option<crate::topics::NotificationUpdate>,
+    /// A runbook step's result; written only while its execution is still in progress.
+    pub execution: Option<crate::runbooks::ExecutionChange>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -258,6 +260,12 @@ impl SqlStore {
             if !active {
                 return Ok(Finish::Guarded);
             }
+        }
+        if let Some(change) = &effects.execution {
+            if !crate::runbooks::execution_running(&mut tx, &change.id, self.lock()).await? {
+                return Ok(Finish::Guarded);
+            }
+            crate::runbooks::apply_change(&mut tx, change, now).await?;
         }
         for p in &effects.pages {
             insert_page(&mut tx, p).await?;

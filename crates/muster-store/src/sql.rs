@@ -22,6 +22,7 @@ use muster_core::incident::{
 };
 use muster_core::plan::{ResponsePlan, ResponsePlanSpec};
 use muster_core::rotation::{Override, Rotation, RotationSpec};
+use muster_core::runbook::{Document, Execution, Runbook};
 use muster_core::stack::{
     ApplyReport, ChangeAction, DesiredResource, Kind, ResourceSpec, StackPlan, StackResource, diff, kind_of,
 };
@@ -1292,6 +1293,54 @@ impl Store for SqlStore {
 
     async fn thread_of(&self, incident_id: &str, target: &str) -> Result<Option<String>> {
         self.thread_of_impl(incident_id, target).await
+    }
+
+    async fn put_runbook(
+        &self,
+        key: Option<&str>,
+        name: &str,
+        document: &serde_json::Value,
+        now: Timestamp,
+    ) -> Result<(Runbook, bool)> {
+        self.put_runbook_impl(key, name, document, now).await
+    }
+
+    async fn get_runbook(&self, key: &str) -> Result<Option<Runbook>> {
+        self.get_runbook_impl(key).await
+    }
+
+    async fn list_runbooks(&self) -> Result<Vec<Runbook>> {
+        self.list_runbooks_impl().await
+    }
+
+    async fn delete_runbook(&self, key: &str) -> Result<bool> {
+        self.delete_runbook_impl(key).await
+    }
+
+    async fn create_execution(&self, e: &Execution, document: &Document, first: &NewJob) -> Result<()> {
+        self.create_execution_impl(e, document, first).await
+    }
+
+    async fn get_execution(&self, id: &str) -> Result<Option<Execution>> {
+        self.get_execution_impl(id).await
+    }
+
+    async fn list_executions(&self, incident_id: Option<&str>) -> Result<Vec<Execution>> {
+        self.list_executions_impl(incident_id).await
+    }
+
+    async fn decide(
+        &self,
+        id: &str,
+        entry: serde_json::Value,
+        resume: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Option<muster_core::runbook::StepRun>> {
+        self.decide_impl(id, entry, resume, now).await
+    }
+
+    async fn cancel_execution(&self, id: &str, now: Timestamp) -> Result<bool> {
+        self.cancel_execution_impl(id, now).await
     }
 }
 

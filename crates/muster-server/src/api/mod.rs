@@ -5,6 +5,7 @@ pub mod incidents;
 pub mod oncall;
 pub mod paging;
 pub mod plans;
+pub mod runbooks;
 pub mod stacks;
 pub mod tokens;
 pub mod topics;
@@ -70,6 +71,14 @@ pub fn routes() -> Router<AppState> {
             get(topics::show_chat_channel).put(topics::put_chat_channel).delete(topics::delete_chat_channel),
         )
         .route("/notifications", get(topics::list_notifications))
+        .route("/runbooks", get(runbooks::list).post(runbooks::create))
+        .route("/runbooks/validate", post(runbooks::validate))
+        .route("/runbooks/{name}", get(runbooks::show).put(runbooks::replace).delete(runbooks::remove))
+        .route("/runbook-executions", get(runbooks::executions).post(runbooks::run))
+        .route("/runbook-executions/{id}", get(runbooks::execution))
+        .route("/runbook-executions/{id}/approve", post(runbooks::approve))
+        .route("/runbook-executions/{id}/reject", post(runbooks::reject))
+        .route("/runbook-executions/{id}/cancel", post(runbooks::cancel))
 }
 
 /// Query parameters whose errors come back as JSON naming the parameter.
