@@ -634,6 +634,45 @@ pub struct Execution {
     pub document: Option<Document>,
 }
 
+/// A response plan's runbook action (as the CloudFormation importer normalizes it, or as written
+/// in Muster's YAML): the runbook's name, and its parameters for this incident.
+pub fn action_runbook(action: &Value) -> Option<String> {
+    let name = action.get("documentName").or_else(|| action.get("runbook")).and_then(Value::as_str)?;
+    // A document ARN (`Ref` of an `AWS::SSM::Document`) names the runbook by its last segment.
+    Some(name.rsplit_once(":document/").map_or(name, |(_, n)| n).to_string())
+}
+
+/// Parameters for a runbook started by a response plan: the action's static parameters (a list
+/// of values each, as the reference design writes them, unwrapped for single-valued types), and
+/// its dynamic ones (`INCIDENT_RECORD_ARN`, `INVOLVED_RESOURCES`) from the incident.
+pub fn action_parameters(doc: &Document, action: &Value, incident_arn: &str) -> Result<Map<String, Value>, Invalid> {
+    let mut given = Map::new();
+    if let Some(p) = action.get("parameters").and_then(Value::as_object) {
+        for (k, v) in p {
+            let single = doc
+                .parameters
+                .get(k)
+                .is_some_and(|d| matches!(d.kind, ParamType::String | ParamType::Integer | ParamType::Boolean));
+            let value = match v {
+                Value::Array(a) if single && a.len() == 1 => a[0].clone(),
+                other => other.clone(),
+            };
+            given.insert(k.clone(), value);
+        }
+    }
+    if let Some(d) = action.get("dynamicParameters").and_then(Value::as_object) {
+        for (k, v) in d {
+            let value = match v.as_str() {
+                Some("INCIDENT_RECORD_ARN") => Value::String(incident_arn.to_string()),
+                Some("INVOLVED_RESOURCES") => Value::Array(vec![]),
+                _ => continue,
+            };
+            given.insert(k.clone(), value);
+        }
+    }
+    bind_parameters(doc, &given)
+}
+
 /// Actions whose `Script` is code: parameters reach them as data only (InputPayload, environment),
 /// so a `{{ ... }}` in their script text is refused.
 pub const SCRIPT_ACTIONS: &[&str] = &["aws:executeScript", "muster:script"];

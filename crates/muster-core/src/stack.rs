@@ -34,6 +34,11 @@ pub enum ResourceSpec {
         plan: ContactPlan,
         rotations: Vec<String>,
     },
+    /// A runbook: its name and its document (JSON form).
+    Runbook {
+        name: String,
+        document: serde_json::Value,
+    },
     /// Kept with the stack (so it is reported and deleted with it) but with no Muster object behind
     /// it, such as a replication set, which has no meaning for a self-hosted server.
     Kept,
@@ -50,6 +55,7 @@ pub enum Kind {
     Subscription,
     ChatChannel,
     ContactPlan,
+    Runbook,
     Kept,
 }
 
@@ -65,6 +71,7 @@ pub fn kind_of(resource_type: &str) -> Kind {
         | "AWS::Chatbot::MicrosoftTeamsChannelConfiguration"
         | "Muster::ChatChannel" => Kind::ChatChannel,
         "AWS::SSMContacts::Plan" => Kind::ContactPlan,
+        "AWS::SSM::Document" | "Muster::Runbook" => Kind::Runbook,
         _ => Kind::Kept,
     }
 }
@@ -81,6 +88,7 @@ fn create_rank(d: &DesiredResource) -> u8 {
         ResourceSpec::Topic(_) => 0,
         ResourceSpec::Subscription { .. } | ResourceSpec::ChatChannel(_) => 1,
         ResourceSpec::ContactPlan { .. } => 3,
+        ResourceSpec::Runbook { .. } => 0,
         ResourceSpec::Kept => 5,
     }
 }
@@ -92,6 +100,7 @@ fn delete_rank(resource_type: &str) -> u8 {
         Kind::ResponsePlan => 1,
         Kind::Subscription | Kind::ChatChannel | Kind::ContactPlan => 1,
         Kind::Topic => 4,
+        Kind::Runbook => 4,
         Kind::Rotation => 2,
         Kind::Channel => 3,
         Kind::Contact => 4,

@@ -101,6 +101,7 @@ both_backends!(
     separate_plans_from_a_template,
     runbooks_script_branch_approval_sleep,
     runbook_parameters_are_only_data,
+    response_plans_start_their_runbooks,
 );
 
 async fn health_ready_metrics_and_openapi(app: TestApp) {
@@ -1409,4 +1410,60 @@ mainSteps:
 
 fn uuid_like() -> String {
     format!("{}-{}", std::process::id(), jiff::Timestamp::now().as_nanosecond())
+}
+
+async fn response_plans_start_their_runbooks(app: TestApp) {
+    let template = r#"
+Resources:
+  Triage:
+    Type: AWS::SSM::Document
+    Properties:
+      Name: triage
+      DocumentType: Automation
+      Content:
+        schemaVersion: "0.3"
+        parameters:
+          Target: {type: String}
+          IncidentArn: {type: String, default: ""}
+        mainSteps:
+          - name: note
+            action: muster:timelineEvent
+            inputs: {Message: "Triage looked at {{ Target }}"}
+          - name: describe
+            action: aws:executeAwsApi
+            inputs: {Service: ec2, Api: DescribeInstances}
+            onFailure: Continue
+            isEnd: true
+  Plan:
+    Type: AWS::SSMIncidents::ResponsePlan
+    Properties:
+      Name: web
+      IncidentTemplate: {Title: Web down, Impact: 2}
+      Actions:
+        - SsmAutomation:
+            RoleArn: arn:aws:iam::000000000000:role/x
+            DocumentName: !Ref Triage
+            Parameters:
+              - {Key: Target, Values: [web-1]}
+            DynamicParameters:
+              - {Key: IncidentArn, Value: {Variable: INCIDENT_RECORD_ARN}}
+"#;
+    let (status, report) = app.admin(Method::PUT, "/api/v1/stacks/web", Some(json!({"template": template}))).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let warnings = report["warnings"].to_string();
+    assert!(warnings.contains("describe (aws:executeAwsApi)"), "unsupported steps are reported at apply: {warnings}");
+    let (_, incident) = app.admin(Method::POST, "/api/v1/incidents", Some(json!({"responsePlan": "web"}))).await;
+    let id = incident["id"].as_str().expect("id").to_string();
+    let (_, list) = app.admin(Method::GET, &format!("/api/v1/runbook-executions?incident={id}"), None).await;
+    let exec = list["items"][0]["id"].as_str().expect("an execution started with the incident").to_string();
+    let done = until_status(&app, &exec, &["Success", "Failed"]).await;
+    assert_eq!(done["status"], "Success", "{done}");
+    assert_eq!(done["parameters"]["Target"], "web-1");
+    assert!(done["parameters"]["IncidentArn"].as_str().expect("arn").ends_with(&id));
+    assert!(done["steps"][1]["failure"].as_str().expect("why").contains("cannot run aws:executeAwsApi"));
+    let (_, timeline) = app.admin(Method::GET, &format!("/api/v1/incidents/{id}/timeline"), None).await;
+    let messages: Vec<&str> =
+        timeline["items"].as_array().expect("items").iter().map(|e| e["message"].as_str().unwrap_or("")).collect();
+    assert!(messages.contains(&"Triage looked at web-1"), "{messages:?}");
+    assert!(messages.iter().any(|m| m.starts_with("Runbook triage started by response plan web")));
 }

@@ -378,3 +378,88 @@ impl SqlStore {
         Ok(r.rows_affected() == 1)
     }
 }
+
+/// Starts a response plan's runbook action for a new incident, in the incident's transaction: the
+/// execution, its first job, a related item, and a timeline event. A runbook that is missing or
+/// refuses its parameters is noted on the timeline instead.
+pub(crate) async fn start_from_plan(
+    conn: &mut Conn,
+    incident_id: &str,
+    plan: &muster_core::incident::PlanRef,
+    action: &Value,
+    actor: &str,
+    now: Timestamp,
+) -> Result<()> {
+    use muster_core::incident::NewEvent;
+    use muster_core::runbook::{action_parameters, action_runbook};
+    let Some(name) = action_runbook(action) else { return Ok(()) };
+    let note =
+        |message: String| NewEvent::new("runbook.failed", "muster", message, serde_json::json!({"runbook": name}), now);
+    let row =
+        sqlx::query("SELECT document FROM runbooks WHERE name = $1").bind(&name).fetch_optional(&mut *conn).await?;
+    let Some(row) = row else {
+        crate::sql::insert_event(
+            conn,
+            incident_id,
+            &note(format!("The response plan's runbook {name} does not exist on this server")),
+        )
+        .await?;
+        return Ok(());
+    };
+    let document: Value = parse(&row.try_get::<String, _>(0)?)?;
+    let doc = match parse_document(&document) {
+        Ok(d) => d,
+        Err(e) => {
+            crate::sql::insert_event(conn, incident_id, &note(format!("Runbook {name} does not parse: {e}"))).await?;
+            return Ok(());
+        }
+    };
+    let arn = format!("arn:aws:ssm-incidents::000000000000:incident-record/{}/{incident_id}", plan.name);
+    let parameters = match action_parameters(&doc, action, &arn) {
+        Ok(p) => p,
+        Err(e) => {
+            crate::sql::insert_event(conn, incident_id, &note(format!("Runbook {name} was not started: {e}"))).await?;
+            return Ok(());
+        }
+    };
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO runbook_executions (id, runbook, document, parameters, status, incident_id, outputs, failure, \
+         created_at, updated_at, ended_at, created_by) VALUES ($1, $2, $3, $4, 'InProgress', $5, '{}', NULL, $6, $6, NULL, $7)",
+    )
+    .bind(&id)
+    .bind(&name)
+    .bind(json(&doc)?)
+    .bind(json(&parameters)?)
+    .bind(incident_id)
+    .bind(ms(now))
+    .bind(actor)
+    .execute(&mut *conn)
+    .await?;
+    let first = NewJob::at(
+        Task::RunStep { execution_id: id.clone(), step: doc.main_steps[0].name.clone(), resume: false },
+        now,
+    );
+    insert_jobs(conn, &[first], now).await?;
+    sqlx::query(
+        "INSERT INTO related_items (id, incident_id, kind, title, value, created_at, created_by) VALUES ($1, $2, 'other', $3, $4, $5, $6) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(new_id())
+    .bind(incident_id)
+    .bind(format!("Runbook {name}"))
+    .bind(format!("runbook-execution:{id}"))
+    .bind(ms(now))
+    .bind(actor)
+    .execute(&mut *conn)
+    .await?;
+    let started = NewEvent::new(
+        "runbook.started",
+        "muster",
+        format!("Runbook {name} started by response plan {}", plan.name),
+        serde_json::json!({"executionId": id, "runbook": name}),
+        now,
+    );
+    crate::sql::insert_event(conn, incident_id, &started).await?;
+    Ok(())
+}

@@ -396,6 +396,19 @@ impl SqlStore {
             };
             crate::paging::insert_jobs(&mut tx, &[NewJob::at(task, now)], now).await?;
         }
+        if let Some(plan) = &new.response_plan {
+            let row = sqlx::query("SELECT spec FROM response_plans WHERE id = $1")
+                .bind(&plan.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let actions = match row {
+                Some(r) => parse::<ResponsePlanSpec>(&r.try_get::<String, _>(0)?)?.actions,
+                None => vec![],
+            };
+            for action in &actions {
+                crate::runbooks::start_from_plan(&mut tx, &new.id, plan, action, &new.created_by, now).await?;
+            }
+        }
         let mut message = format!("Incident #{number} started by {}", new.trigger.source);
         if let Some(p) = &new.response_plan {
             message.push_str(&format!(" from response plan {}", p.name));
@@ -485,6 +498,11 @@ impl SqlStore {
                     .map_err(|e| within(e, &d.logical_id))?;
                 Ok(new_id())
             }
+            ResourceSpec::Runbook { name, document } => {
+                crate::runbooks::insert_runbook(conn, name, document, Some(stack), now)
+                    .await
+                    .map_err(|e| within(e, &d.logical_id))
+            }
             ResourceSpec::Kept => Ok(new_id()),
         }
     }
@@ -544,6 +562,9 @@ impl SqlStore {
                     .await
                     .map_err(|e| within(e, &d.logical_id))
             }
+            ResourceSpec::Runbook { name, document } => {
+                crate::runbooks::update_runbook(conn, physical_id, name, document, now).await
+            }
             ResourceSpec::Kept => Ok(()),
         }
     }
@@ -569,6 +590,7 @@ impl SqlStore {
                     let _ = oncall::set_contact_plan(conn, &alias, None, &[], now).await;
                 }
             }
+            Kind::Runbook => crate::runbooks::delete_runbook(conn, id).await?,
             Kind::Kept => {}
         }
         Ok(())

@@ -177,6 +177,22 @@ pub(crate) fn plan(stack: &str, docs: &[(&Source, Value)], options: &Options) ->
             spec: ResourceSpec::ChatChannel(spec),
         });
     }
+    let mut warnings = Vec::new();
+    for (name, def) in merged.remove("runbooks").unwrap_or_default() {
+        let path = format!("runbooks.{name}");
+        // A runbook's `{{ }}` are its own variables, not this file's parameters: no substitution.
+        let doc = muster_core::runbook::parse_document(&def).map_err(|e| e.within(&path))?;
+        muster_core::runbook::check_script_safety(&doc).map_err(|e| e.within(&path))?;
+        for u in doc.unsupported_steps() {
+            warnings.push(format!("{path}: step {u} acts on AWS; Muster loads it and fails the step if it is reached"));
+        }
+        resources.push(DesiredResource {
+            logical_id: path,
+            resource_type: "Muster::Runbook".into(),
+            properties: def.clone(),
+            spec: ResourceSpec::Runbook { name, document: def },
+        });
+    }
     for (name, def) in merged.remove("responsePlans").unwrap_or_default() {
         let path = format!("responsePlans.{name}");
         let value = substitute(&Value::Object(named(def, "name", &name, &path)?), &values, &path)?;
@@ -198,7 +214,7 @@ pub(crate) fn plan(stack: &str, docs: &[(&Source, Value)], options: &Options) ->
         parameters: shown,
         outputs: BTreeMap::new(),
         resources,
-        warnings: vec![],
+        warnings,
         skipped: vec![],
     })
 }

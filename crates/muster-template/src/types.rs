@@ -100,6 +100,14 @@ const TYPES: &[TypeDef] = &[
         build: teams_channel,
     },
     TypeDef {
+        name: "AWS::SSM::Document",
+        name_property: Some("Name"),
+        arn: |n| format!("arn:aws:ssm:{REGION}:{ACCOUNT}:document/{n}"),
+        name_attributes: &[],
+        arn_attributes: &[],
+        build: ssm_document,
+    },
+    TypeDef {
         name: "AWS::IAM::Role",
         name_property: Some("RoleName"),
         arn: |n| format!("arn:aws:iam::{ACCOUNT}:role/{n}"),
@@ -760,4 +768,38 @@ fn teams_channel(v: &Value, _: &mut Vec<String>) -> Result<ResourceSpec, Invalid
         Invalid::new(field, e.message)
     })?;
     Ok(ResourceSpec::ChatChannel(spec))
+}
+
+fn ssm_document(v: &Value, warnings: &mut Vec<String>) -> Result<ResourceSpec, Invalid> {
+    let p = Props::new(
+        v,
+        "",
+        &[
+            "Name",
+            "Content",
+            "DocumentType",
+            "DocumentFormat",
+            "TargetType",
+            "Tags",
+            "UpdateMethod",
+            "VersionName",
+            "Requires",
+            "Attachments",
+        ],
+    )?;
+    let kind = p.string("DocumentType")?.unwrap_or_else(|| "Command".into());
+    if kind != "Automation" {
+        return Err(Invalid::new("DocumentType", format!("{kind:?}: only Automation documents are runbooks")));
+    }
+    let content = match p.get("Content") {
+        Some(Value::String(text)) => crate::load::to_json(text).map_err(|e| Invalid::new("Content", e))?,
+        Some(v @ Value::Object(_)) => v.clone(),
+        _ => return Err(Invalid::new("Content", "is required: the document, as a mapping or as YAML/JSON text")),
+    };
+    let doc = muster_core::runbook::parse_document(&content).map_err(|e| e.within("Content"))?;
+    muster_core::runbook::check_script_safety(&doc).map_err(|e| e.within("Content"))?;
+    for u in doc.unsupported_steps() {
+        warnings.push(format!("Content: step {u} acts on AWS; Muster loads it and fails the step if it is reached"));
+    }
+    Ok(ResourceSpec::Runbook { name: p.required_string("Name")?, document: content })
 }

@@ -3,6 +3,7 @@
 mod client;
 mod oncall;
 mod paging;
+mod runbooks;
 mod serve;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
@@ -92,6 +93,9 @@ enum Command {
     /// Topics: list them, publish to one.
     #[command(subcommand)]
     Topic(TopicCommand),
+    /// Runbooks: validate, store, run, and answer their approvals.
+    #[command(subcommand)]
+    Runbook(RunbookCommand),
     /// Notifications sent to topics and chat channels, with their receipts.
     Notifications {
         #[arg(long)]
@@ -320,6 +324,64 @@ pub enum PageCommand {
 }
 
 #[derive(Subcommand)]
+pub enum RunbookCommand {
+    List,
+    Show {
+        name: String,
+    },
+    /// Check a document (YAML or JSON) here, without a server: steps, parameters, unsupported steps.
+    Validate {
+        file: PathBuf,
+    },
+    /// Store a document as a runbook (replacing one of the same name).
+    Put {
+        name: String,
+        #[arg(short = 'f', long = "file")]
+        file: PathBuf,
+    },
+    /// Start an execution.
+    Run {
+        name: String,
+        /// A parameter, KEY=VALUE (a JSON value, or text); repeat for more.
+        #[arg(long = "param", value_name = "KEY=VALUE")]
+        params: Vec<String>,
+        /// The incident it works on (id or number).
+        #[arg(long)]
+        incident: Option<String>,
+        /// Wait until it finishes or waits for an approval, then show it.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Show an execution with its steps.
+    Execution {
+        id: String,
+    },
+    /// Executions, of an incident or all.
+    Executions {
+        #[arg(long)]
+        incident: Option<String>,
+    },
+    Approve {
+        id: String,
+        /// Who approves (a contact alias); the token's name when absent.
+        #[arg(long)]
+        approver: Option<String>,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    Reject {
+        id: String,
+        #[arg(long)]
+        approver: Option<String>,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    Cancel {
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum TopicCommand {
     List,
     /// Tell a topic's subscribers and chat channels.
@@ -409,6 +471,7 @@ fn main() -> ExitCode {
             }
             Command::Engagement(c) => paging::engagement(&cli.client, c).await,
             Command::Topic(c) => paging::topic(&cli.client, c).await,
+            Command::Runbook(c) => runbooks::runbook(&cli.client, c).await,
             Command::Notifications { incident } => paging::notifications(&cli.client, incident).await,
         }
     });
