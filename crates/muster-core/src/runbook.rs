@@ -181,13 +181,18 @@ pub fn parse_document(doc: &Value) -> Result<Document, Invalid> {
         for (name, def) in params {
             let field = format!("parameters.{name}");
             let d = def.as_object().ok_or_else(|| Invalid::new(&field, "must be a mapping with a type"))?;
-            let kind: ParamType =
-                serde_json::from_value(d.get("type").cloned().unwrap_or(Value::Null)).map_err(|_| {
+            // AWS-specific types (`AWS::IAM::Role::Arn`, `AWS::EC2::Instance::Id`) are strings here.
+            let declared = d.get("type").and_then(Value::as_str).unwrap_or_default();
+            let kind: ParamType = if declared.starts_with("AWS::") {
+                ParamType::String
+            } else {
+                serde_json::from_value(Value::String(declared.to_string())).map_err(|_| {
                     Invalid::new(
                         format!("{field}.type"),
                         "must be String, StringList, Integer, Boolean, StringMap or MapList",
                     )
-                })?;
+                })?
+            };
             let usize_of = |k: &str| -> Result<Option<usize>, Invalid> {
                 match get(d, k) {
                     None => Ok(None),
@@ -197,12 +202,8 @@ pub fn parse_document(doc: &Value) -> Result<Document, Invalid> {
                         .ok_or_else(|| Invalid::new(format!("{field}.{k}"), "must be a whole number")),
                 }
             };
+            // A pattern this engine cannot compile (lookaround) is kept but not enforced.
             let allowed_pattern = string(d, "allowedPattern", &format!("{field}.allowedPattern"))?;
-            if let Some(p) = &allowed_pattern {
-                regex::Regex::new(p).map_err(|e| {
-                    Invalid::new(format!("{field}.allowedPattern"), format!("is not a valid pattern: {e}"))
-                })?;
-            }
             parameters.insert(
                 name.clone(),
                 ParamDef {
@@ -342,8 +343,9 @@ pub fn bind_parameters(doc: &Document, given: &Map<String, Value>) -> Result<Map
                 }
             }
         }
-        if let Some(p) = &def.allowed_pattern {
-            let re = regex::Regex::new(p).map_err(|e| Invalid::new(&field, e.to_string()))?;
+        if let Some(p) = &def.allowed_pattern
+            && let Ok(re) = regex::Regex::new(p)
+        {
             let texts: Vec<String> = match &value {
                 Value::Array(a) => a.iter().map(scalar).collect(),
                 v => vec![scalar(v)],
@@ -764,6 +766,36 @@ mod tests {
         let inputs = json!({"Choices": [{"NextStep": "x", "And": [
             {"Variable": 5, "NumericGreater": 3}, {"Not": {"Variable": "abc", "StartsWith": "z"}}]}], "Default": "y"});
         assert_eq!(branch(&inputs).expect("ok").as_deref(), Some("x"));
+    }
+
+    /// A document in the shape AWS publishes (written here): AWS parameter types, an assume role,
+    /// AWS-only steps among runnable ones.
+    #[test]
+    fn documents_written_for_aws_load_with_their_aws_steps_listed() {
+        let text = json!({
+            "description": "Restart an instance and check it",
+            "schemaVersion": "0.3",
+            "assumeRole": "{{ AutomationAssumeRole }}",
+            "parameters": {
+                "InstanceId": {"type": "AWS::EC2::Instance::Id", "description": "The instance"},
+                "AutomationAssumeRole": {"type": "AWS::IAM::Role::Arn", "default": "", "allowedPattern": "^(?!x)arn:.*$"}
+            },
+            "mainSteps": [
+                {"name": "stop", "action": "aws:changeInstanceState", "inputs": {"InstanceIds": ["{{ InstanceId }}"], "DesiredState": "stopped"}},
+                {"name": "wait", "action": "aws:waitForAwsResourceProperty", "timeoutSeconds": 600, "inputs": {
+                    "Service": "ec2", "Api": "DescribeInstances", "PropertySelector": "$.Reservations[0].Instances[0].State.Name",
+                    "DesiredValues": ["stopped"]}},
+                {"name": "report", "action": "aws:executeScript", "isEnd": true, "inputs": {
+                    "Runtime": "python3.8", "Handler": "script_handler", "InputPayload": {"id": "{{ InstanceId }}"},
+                    "Script": "def script_handler(events, context):\n  return events['id']"}}
+            ],
+            "outputs": ["report.OutputPayload"]
+        });
+        let d = parse_document(&text).expect("loads");
+        assert_eq!(d.unsupported_steps(), ["stop (aws:changeInstanceState)", "wait (aws:waitForAwsResourceProperty)"]);
+        assert_eq!(d.parameters["InstanceId"].kind, ParamType::String);
+        let bound = bind_parameters(&d, json!({"InstanceId": "i-0123"}).as_object().expect("map")).expect("binds");
+        assert_eq!(bound["AutomationAssumeRole"], "", "an uncompilable pattern is not enforced");
     }
 
     #[test]

@@ -295,3 +295,38 @@ rotations:
     assert_eq!(mine.as_array().expect("list").len(), 1);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_runbook_sleeping_through_kill_9_finishes_after_restart() {
+    let db = muster_store::testing::sqlite_url();
+    let server = serve(&db, Some(ADMIN));
+    let dir = std::env::temp_dir().join(format!("muster-cli-runbook-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("nap.yaml");
+    std::fs::write(
+        &file,
+        "schemaVersion: '0.3'\nmainSteps:\n  - name: nap\n    action: aws:sleep\n    inputs: {Duration: PT2S}\n  - name: after\n    action: muster:script\n    inputs: {Interpreter: sh, Script: 'echo awake'}\n",
+    )
+    .expect("write");
+    let (ok, out, err) = server.muster(&["runbook", "validate", file.to_str().expect("utf-8")]);
+    assert!(ok && out.contains("nap (aws:sleep)"), "{out}{err}");
+    server.json(&["runbook", "put", "nap", "-f", file.to_str().expect("utf-8")]);
+    let started = server.json(&["runbook", "run", "nap"]);
+    let id = started["id"].as_str().expect("id").to_string();
+    // Killed while the first step sleeps.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    server.kill_9();
+    let server = serve(&db, Some(ADMIN));
+    let mut status = String::new();
+    for _ in 0..100 {
+        let e = server.json(&["runbook", "execution", &id]);
+        status = e["status"].as_str().unwrap_or("").to_string();
+        if status == "Success" || status == "Failed" {
+            assert_eq!(e["steps"][1]["outputs"]["Output"], "awake");
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(status, "Success", "the execution finished after the restart");
+    let _ = std::fs::remove_dir_all(dir);
+}
