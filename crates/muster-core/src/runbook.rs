@@ -16,6 +16,7 @@ pub const SUPPORTED_ACTIONS: &[&str] = &[
     "aws:pause",
     "aws:approve",
     "aws:branch",
+    "aws:loop",
     "muster:script",
     "muster:http",
     "muster:waitForHttp",
@@ -226,9 +227,63 @@ pub fn parse_document(doc: &Value) -> Result<Document, Invalid> {
     if steps.is_empty() {
         return Err(Invalid::new("mainSteps", "a runbook has at least one step"));
     }
+    let main_steps = parse_steps(steps, "mainSteps")?;
+    for (i, s) in main_steps.iter().enumerate() {
+        if s.action == "aws:loop" {
+            let inner = s.inputs.get("Steps").and_then(Value::as_array).cloned().unwrap_or_default();
+            if inner.is_empty() {
+                return Err(Invalid::new(format!("mainSteps[{i}].inputs.Steps"), "a loop runs at least one step"));
+            }
+            let nested = parse_steps(&inner, &format!("mainSteps[{i}].inputs.Steps"))?;
+            if let Some(n) = nested
+                .iter()
+                .find(|n| matches!(n.action.as_str(), "aws:sleep" | "aws:approve" | "aws:pause" | "aws:loop"))
+            {
+                return Err(Invalid::new(
+                    format!("mainSteps[{i}].inputs.Steps"),
+                    format!("step {} ({}) cannot run inside a loop here", n.name, n.action),
+                ));
+            }
+        }
+    }
+    // Every step a document jumps to exists.
+    for (i, s) in main_steps.iter().enumerate() {
+        let mut targets: Vec<(String, &str)> = Vec::new();
+        if let Some(n) = &s.next_step {
+            targets.push((n.clone(), "nextStep"));
+        }
+        if let OnFailure::Step(n) = &s.on_failure {
+            targets.push((n.clone(), "onFailure"));
+        }
+        if s.action == "aws:branch" {
+            for c in s.inputs.get("Choices").and_then(Value::as_array).cloned().unwrap_or_default() {
+                if let Some(n) = c.get("NextStep").and_then(Value::as_str) {
+                    targets.push((n.to_string(), "inputs.Choices"));
+                }
+            }
+            if let Some(n) = s.inputs.get("Default").and_then(Value::as_str) {
+                targets.push((n.to_string(), "inputs.Default"));
+            }
+        }
+        for (t, f) in targets {
+            if !main_steps.iter().any(|x| x.name == t) {
+                return Err(Invalid::new(format!("mainSteps[{i}].{f}"), format!("there is no step {t:?}")));
+            }
+        }
+    }
+    let outputs = match get(top, "outputs") {
+        None => vec![],
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        Some(_) => return Err(Invalid::new("outputs", "must be a list of Step.Output")),
+    };
+    Ok(Document { description: string(top, "description", "description")?, parameters, main_steps, outputs })
+}
+
+/// Parses a list of steps (`mainSteps`, or the `Steps` of an `aws:loop`).
+pub fn parse_steps(steps: &[Value], prefix: &str) -> Result<Vec<Step>, Invalid> {
     let mut main_steps = Vec::with_capacity(steps.len());
     for (i, s) in steps.iter().enumerate() {
-        let field = format!("mainSteps[{i}]");
+        let field = format!("{prefix}[{i}]");
         let m = s.as_object().ok_or_else(|| Invalid::new(&field, "must be a mapping"))?;
         let name = string(m, "name", &format!("{field}.name"))?
             .ok_or_else(|| Invalid::new(format!("{field}.name"), "is required"))?;
@@ -282,37 +337,7 @@ pub fn parse_document(doc: &Value) -> Result<Document, Invalid> {
             is_critical: !matches!(get(m, "isCritical"), Some(Value::Bool(false))),
         });
     }
-    // Every step a document jumps to exists.
-    for (i, s) in main_steps.iter().enumerate() {
-        let mut targets: Vec<(String, &str)> = Vec::new();
-        if let Some(n) = &s.next_step {
-            targets.push((n.clone(), "nextStep"));
-        }
-        if let OnFailure::Step(n) = &s.on_failure {
-            targets.push((n.clone(), "onFailure"));
-        }
-        if s.action == "aws:branch" {
-            for c in s.inputs.get("Choices").and_then(Value::as_array).cloned().unwrap_or_default() {
-                if let Some(n) = c.get("NextStep").and_then(Value::as_str) {
-                    targets.push((n.to_string(), "inputs.Choices"));
-                }
-            }
-            if let Some(n) = s.inputs.get("Default").and_then(Value::as_str) {
-                targets.push((n.to_string(), "inputs.Default"));
-            }
-        }
-        for (t, f) in targets {
-            if !main_steps.iter().any(|x| x.name == t) {
-                return Err(Invalid::new(format!("mainSteps[{i}].{f}"), format!("there is no step {t:?}")));
-            }
-        }
-    }
-    let outputs = match get(top, "outputs") {
-        None => vec![],
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
-        Some(_) => return Err(Invalid::new("outputs", "must be a list of Step.Output")),
-    };
-    Ok(Document { description: string(top, "description", "description")?, parameters, main_steps, outputs })
+    Ok(main_steps)
 }
 
 /// Checks given parameters against the document, filling defaults; refuses unknown, missing or

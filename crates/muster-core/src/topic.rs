@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 /// Where a topic delivers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", try_from = "String")]
 pub enum Protocol {
     Email,
     Sms,
@@ -17,6 +17,13 @@ pub enum Protocol {
     Webhook,
     /// A chat channel of this server, by name.
     Chat,
+}
+
+impl TryFrom<String> for Protocol {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Protocol::parse(&s).map_err(|e| e.message)
+    }
 }
 
 impl Protocol {

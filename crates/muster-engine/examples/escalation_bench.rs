@@ -89,7 +89,12 @@ async fn main() {
         eprintln!("note: setup ran past the first due time; early stages are counted late");
     }
 
-    let config = EngineConfig { public_url: None, handoff_notice_minutes: 0, message_templates: Default::default() };
+    let config = EngineConfig {
+        public_url: None,
+        handoff_notice_minutes: 0,
+        message_templates: Default::default(),
+        secrets: Default::default(),
+    };
     let engine = Arc::new(
         Engine::new(store.clone(), Arc::new(SystemClock), &ProviderConfig::default(), config).await.expect("engine"),
     );

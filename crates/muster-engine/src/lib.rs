@@ -39,11 +39,18 @@ pub struct EngineConfig {
     pub handoff_notice_minutes: i64,
     /// Overrides of the message templates, by name (see `templates`).
     pub message_templates: std::collections::BTreeMap<String, String>,
+    /// Values runbooks name as `{{ secret:NAME }}`; redacted from everything an execution shows.
+    pub secrets: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { public_url: None, handoff_notice_minutes: 30, message_templates: Default::default() }
+        Self {
+            public_url: None,
+            handoff_notice_minutes: 30,
+            message_templates: Default::default(),
+            secrets: Default::default(),
+        }
     }
 }
 

@@ -341,6 +341,7 @@ impl Engine {
                     },
                 }
             }
+            "aws:loop" => Box::pin(self.run_loop(exec, step, inputs)).await,
             "aws:branch" => match branch(inputs) {
                 Ok(next) => Outcome::Branch(next),
                 Err(e) => fail(e),
@@ -421,6 +422,77 @@ impl Engine {
                 fail(format!("Muster cannot run {other}: it acts on AWS, which a self-hosted server has no access to"))
             }
         }
+    }
+
+    /// `aws:loop`: runs its steps once per `Iterators` value (or while `LoopCondition` holds, up to
+    /// `MaxIterations`), with `{{ loop.CurrentIteratorValue }}` and `{{ loop.CurrentIteration }}`.
+    async fn run_loop(&self, exec: &Execution, step: &Step, inputs: &Value) -> Outcome {
+        let raw = step.inputs.get("Steps").and_then(Value::as_array).cloned().unwrap_or_default();
+        let nested = match muster_core::runbook::parse_steps(&raw, "Steps") {
+            Ok(n) => n,
+            Err(e) => return Outcome::Failed { message: e.to_string(), log: String::new() },
+        };
+        let max = inputs.get("MaxIterations").and_then(Value::as_u64).unwrap_or(100).min(100);
+        let iterators: Option<Vec<Value>> = inputs.get("Iterators").and_then(Value::as_array).cloned();
+        let rounds = iterators.as_ref().map_or(max, |it| (it.len() as u64).min(max));
+        let base = self.variables(
+            exec,
+            exec.document.as_ref().unwrap_or(&Document {
+                description: None,
+                parameters: Default::default(),
+                main_steps: vec![],
+                outputs: vec![],
+            }),
+        );
+        let mut log = String::new();
+        let mut results = Vec::new();
+        let mut iterations = 0u64;
+        for i in 0..rounds {
+            let mut vars = base.clone();
+            let current = iterators.as_ref().and_then(|it| it.get(i as usize).cloned()).unwrap_or(json!(i));
+            vars.values.insert(format!("{}.CurrentIteration", step.name), json!(i + 1));
+            vars.values.insert(format!("{}.CurrentIteratorValue", step.name), current.clone());
+            if iterators.is_none()
+                && let Some(cond) = step.inputs.get("LoopCondition")
+            {
+                let mut choice = vars.resolve(cond);
+                if let Some(obj) = choice.as_object_mut() {
+                    obj.insert("NextStep".into(), json!("go"));
+                }
+                if !matches!(branch(&json!({"Choices": [choice]})), Ok(Some(_))) {
+                    break;
+                }
+            }
+            iterations += 1;
+            for n in &nested {
+                let mut resolved = vars.resolve(&n.inputs);
+                if SCRIPT_ACTIONS.contains(&n.action.as_str())
+                    && let (Some(obj), Some(raw)) = (resolved.as_object_mut(), n.inputs.get("Script"))
+                {
+                    obj.insert("Script".into(), raw.clone());
+                }
+                match Box::pin(self.act(exec, n, &resolved, false, &[])).await {
+                    Outcome::Done { result, log: l } => {
+                        log.push_str(&l);
+                        for (k, v) in outputs_of(n, &result).as_object().cloned().unwrap_or_default() {
+                            vars.values.insert(format!("{}.{k}", n.name), v);
+                        }
+                        results.push(json!({"iteration": i + 1, "step": n.name, "result": result}));
+                    }
+                    Outcome::Failed { message, log: l } => {
+                        log.push_str(&l);
+                        if n.on_failure != OnFailure::Continue {
+                            return Outcome::Failed {
+                                message: format!("iteration {} step {}: {message}", i + 1, n.name),
+                                log: truncate(log),
+                            };
+                        }
+                    }
+                    _ => return Outcome::Failed { message: format!("step {} cannot run inside a loop", n.name), log },
+                }
+            }
+        }
+        Outcome::Done { result: json!({"CurrentIteration": iterations, "Results": results}), log: truncate(log) }
     }
 
     async fn incident_action(&self, action: &str, incident: &str, inputs: &Value) -> Outcome {
@@ -512,6 +584,9 @@ impl Engine {
         values.insert("automation:DOCUMENT_NAME".into(), json!(exec.runbook));
         if let Some(i) = &exec.incident_id {
             values.insert("automation:INCIDENT_ID".into(), json!(i));
+        }
+        for (k, v) in &self.config.secrets {
+            values.insert(format!("secret:{k}"), json!(v));
         }
         let _ = doc;
         Variables { values }
@@ -614,6 +689,21 @@ impl Engine {
             Outcome::Wait => {
                 run.status = StepStatus::Waiting;
                 change.status = Some(ExecutionStatus::Waiting);
+                // Tell whoever must answer, through the topic the step names (as SNS notifications do).
+                if let Some(topic) = text(&inputs, "NotificationArn") {
+                    let message = text(&inputs, "Message").unwrap_or_default();
+                    fx.jobs.push(NewJob::at(
+                        Task::Publish {
+                            incident_id: exec.incident_id.clone(),
+                            target: topic,
+                            subject: format!("Approval needed: runbook {} step {}", exec.runbook, step.name),
+                            text: format!("{message}\nAnswer with: muster runbook approve {} (or reject)", exec.id)
+                                .trim()
+                                .to_string(),
+                        },
+                        now,
+                    ));
+                }
                 next = None;
             }
             Outcome::Done { result, log } => {
@@ -684,6 +774,7 @@ impl Engine {
                 }
             }
         }
+        self.redact(&mut run);
         if let Some(incident) = &exec.incident_id {
             let described = match run.status {
                 StepStatus::Success => Some(format!("Runbook {} step {} succeeded", exec.runbook, step.name)),
@@ -717,6 +808,30 @@ impl Engine {
         fx.execution = Some(change);
         self.finish(job, fx).await?;
         Ok(())
+    }
+}
+
+impl Engine {
+    /// Replaces every configured secret's value in what a step run shows.
+    fn redact(&self, run: &mut StepRun) {
+        let secrets: Vec<&String> = self.config.secrets.values().filter(|v| v.len() >= 4).collect();
+        if secrets.is_empty() {
+            return;
+        }
+        let scrub =
+            |text: &str| secrets.iter().fold(text.to_string(), |acc, secret| acc.replace(secret.as_str(), "****"));
+        fn walk(v: &mut Value, scrub: &dyn Fn(&str) -> String) {
+            match v {
+                Value::String(s) => *s = scrub(s),
+                Value::Array(a) => a.iter_mut().for_each(|x| walk(x, scrub)),
+                Value::Object(m) => m.values_mut().for_each(|x| walk(x, scrub)),
+                _ => {}
+            }
+        }
+        walk(&mut run.inputs, &scrub);
+        walk(&mut run.outputs, &scrub);
+        run.log = scrub(&run.log);
+        run.failure = run.failure.as_deref().map(scrub);
     }
 }
 

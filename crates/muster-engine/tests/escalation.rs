@@ -38,6 +38,7 @@ async fn engine(store: &Arc<SqlStore>, clock: &Arc<ManualClock>) -> Engine {
         public_url: Some("https://muster.example".into()),
         handoff_notice_minutes: 0,
         message_templates: [("pageSubject".to_string(), "[P{{ incident.impact }}] {{ subject }}".to_string())].into(),
+        secrets: Default::default(),
     };
     Engine::new(store.clone(), clock.clone(), &ProviderConfig::default(), config).await.expect("engine")
 }
@@ -313,7 +314,12 @@ async fn a_providers_rate_is_respected(w: World) {
         twilio_from: Some("+15550001111".into()),
         ..ProviderConfig::default()
     };
-    let config = EngineConfig { public_url: None, handoff_notice_minutes: 0, message_templates: Default::default() };
+    let config = EngineConfig {
+        public_url: None,
+        handoff_notice_minutes: 0,
+        message_templates: Default::default(),
+        secrets: Default::default(),
+    };
     let engine = Engine::new(w.store.clone(), w.clock.clone(), &providers, config).await.expect("engine");
     for (alias, phone) in [("ann", "+15550000001"), ("bob", "+15550000002"), ("cy", "+15550000003")] {
         let spec = ContactSpec {
@@ -359,7 +365,12 @@ async fn the_incoming_person_hears_before_their_shift(w: World) {
     };
     w.store.create_rotation(&spec, t0()).await.expect("rotation");
     w.clock.set("2026-11-23T07:00:00Z".parse().expect("valid"));
-    let config = EngineConfig { public_url: None, handoff_notice_minutes: 30, message_templates: Default::default() };
+    let config = EngineConfig {
+        public_url: None,
+        handoff_notice_minutes: 30,
+        message_templates: Default::default(),
+        secrets: Default::default(),
+    };
     let engine =
         Engine::new(w.store.clone(), w.clock.clone(), &ProviderConfig::default(), config).await.expect("engine");
     let mut seen = Vec::new();

@@ -48,6 +48,8 @@ pub struct Config {
     pub handoff_notice_minutes: i64,
     /// Overrides of the message templates, by name.
     pub message_templates: std::collections::BTreeMap<String, String>,
+    /// Secrets runbooks name as `{{ secret:NAME }}`.
+    pub secrets: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for Config {
@@ -61,6 +63,7 @@ impl Default for Config {
             providers: muster_engine::ProviderConfig::default(),
             handoff_notice_minutes: 30,
             message_templates: Default::default(),
+            secrets: Default::default(),
         }
     }
 }
@@ -105,6 +108,7 @@ impl Application {
             public_url: config.public_url.clone(),
             handoff_notice_minutes: config.handoff_notice_minutes,
             message_templates: config.message_templates.clone(),
+            secrets: config.secrets.clone(),
         };
         let shared: Arc<dyn Store> = Arc::new(store.clone());
         let engine = Arc::new(

@@ -27,7 +27,7 @@ use utoipa::{Modify, OpenApi};
         topics::publish, topics::list_chat_channels, topics::create_chat_channel, topics::show_chat_channel,
         topics::put_chat_channel, topics::delete_chat_channel, topics::list_notifications,
         runbooks::list, runbooks::create, runbooks::replace, runbooks::show, runbooks::remove, runbooks::validate,
-        runbooks::run, runbooks::executions, runbooks::execution, runbooks::approve, runbooks::reject, runbooks::cancel,
+        runbooks::run, runbooks::executions, runbooks::execution, runbooks::approve, runbooks::reject, runbooks::cancel, runbooks::retry,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

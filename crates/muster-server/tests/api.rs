@@ -1467,3 +1467,72 @@ Resources:
     assert!(messages.contains(&"Triage looked at web-1"), "{messages:?}");
     assert!(messages.iter().any(|m| m.starts_with("Runbook triage started by response plan web")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runbook_loops_secrets_notifications_and_retries() {
+    let sink = muster_notify::testing::HttpSink::start().await;
+    let Some(app) = spawn_app_with(Backend::Sqlite, |c| {
+        c.secrets.insert("API_KEY".into(), "s3cr3t-value".into());
+    })
+    .await
+    else {
+        return;
+    };
+    let topic = json!({"name": "approvals", "subscriptions": [{"protocol": "https", "endpoint": format!("{}/approvals", sink.base)}]});
+    let (status, created) = app.admin(Method::POST, "/api/v1/topics", Some(topic)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let doc = r#"
+schemaVersion: '0.3'
+parameters:
+  Hosts: {type: StringList, default: [a, bb, ccc]}
+mainSteps:
+  - name: each
+    action: aws:loop
+    inputs:
+      Iterators: "{{ Hosts }}"
+      Steps:
+        - name: measure
+          action: aws:executeScript
+          inputs:
+            Runtime: python3.11
+            Handler: h
+            InputPayload: {host: "{{ each.CurrentIteratorValue }}", key: "{{ secret:API_KEY }}"}
+            Script: |
+              def h(e, c):
+                  print("key is", e["key"])
+                  return len(e["host"])
+  - name: ask
+    action: aws:approve
+    inputs: {NotificationArn: "arn:aws:sns:local:000000000000:approvals", Message: "Restart the hosts?"}
+"#;
+    let (status, rb) =
+        app.admin(Method::POST, "/api/v1/runbooks", Some(json!({"name": "loop", "document": doc}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{rb}");
+    let (_, e) = app.admin(Method::POST, "/api/v1/runbook-executions", Some(json!({"runbook": "loop"}))).await;
+    let id = e["id"].as_str().expect("id").to_string();
+    let waiting = until_status(&app, &id, &["Waiting", "Failed"]).await;
+    assert_eq!(waiting["status"], "Waiting", "{waiting}");
+    let each = &waiting["steps"][0];
+    assert_eq!(each["outputs"]["CurrentIteration"], 3);
+    let lengths: Vec<Value> = each["outputs"]["Results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| r["result"]["Payload"].clone())
+        .collect();
+    assert_eq!(lengths, [json!(1), json!(2), json!(3)]);
+    let shown = waiting.to_string();
+    assert!(!shown.contains("s3cr3t-value"), "the secret never shows: {shown}");
+    assert!(each["log"].as_str().expect("log").contains("key is ****"));
+    wait_for(&sink, 1).await;
+    let note: Value = serde_json::from_str(&sink.requests.lock().await[0].body).expect("json");
+    assert!(note["subject"].as_str().expect("subject").contains("Approval needed"));
+    assert!(note["text"].as_str().expect("text").contains(&format!("muster runbook approve {id}")));
+
+    let (_, cancelled) = app.admin(Method::POST, &format!("/api/v1/runbook-executions/{id}/cancel"), None).await;
+    assert_eq!(cancelled["status"], "Cancelled");
+    let (status, again) = app.admin(Method::POST, &format!("/api/v1/runbook-executions/{id}/retry"), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{again}");
+    assert_ne!(again["id"], json!(id));
+    assert_eq!(again["parameters"], cancelled["parameters"]);
+}

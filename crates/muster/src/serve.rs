@@ -53,6 +53,9 @@ struct FileConfig {
     /// Teams channel ID → incoming webhook URL (for AWS Chatbot Teams configurations).
     #[serde(default)]
     teams_webhooks: std::collections::BTreeMap<String, String>,
+    /// Secrets runbooks name as `{{ secret:NAME }}` (also `MUSTER_SECRET_NAME` in the environment).
+    #[serde(default)]
+    secrets: std::collections::BTreeMap<String, String>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -101,6 +104,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         providers,
         handoff_notice_minutes,
         message_templates: file.message_templates,
+        secrets: {
+            let mut secrets = file.secrets;
+            for (k, v) in std::env::vars() {
+                if let Some(name) = k.strip_prefix("MUSTER_SECRET_").filter(|n| !n.is_empty()) {
+                    secrets.insert(name.to_string(), v);
+                }
+            }
+            secrets
+        },
     };
     let app = Application::build(config.clone()).await?;
     let addr = app.address()?;

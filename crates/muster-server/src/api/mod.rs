@@ -79,6 +79,7 @@ pub fn routes() -> Router<AppState> {
         .route("/runbook-executions/{id}/approve", post(runbooks::approve))
         .route("/runbook-executions/{id}/reject", post(runbooks::reject))
         .route("/runbook-executions/{id}/cancel", post(runbooks::cancel))
+        .route("/runbook-executions/{id}/retry", post(runbooks::retry))
 }
 
 /// Query parameters whose errors come back as JSON naming the parameter.

@@ -350,3 +350,21 @@ pub async fn cancel(State(s): State<AppState>, caller: Caller, Path(id): Path<St
     s.store.cancel_execution(&id, s.clock.now()).await?;
     s.store.get_execution(&id).await?.map(Json).ok_or_else(|| ApiError::not_found(format!("execution {id}")))
 }
+
+/// Runs the same runbook again with the same parameters, for the same incident.
+#[utoipa::path(post, path = "/api/v1/runbook-executions/{id}/retry", tag = "runbooks", params(("id" = String, Path)),
+    responses((status = 201, body = Execution)))]
+pub async fn retry(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<Execution>)> {
+    caller.require(Role::Responder)?;
+    let old = s.store.get_execution(&id).await?.ok_or_else(|| ApiError::not_found(format!("execution {id}")))?;
+    let body = RunBody {
+        runbook: old.runbook.clone(),
+        parameters: old.parameters.as_object().cloned().unwrap_or_default(),
+        incident: old.incident_id.clone(),
+    };
+    run(State(s), caller, Body(body)).await
+}
