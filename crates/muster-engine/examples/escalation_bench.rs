@@ -94,6 +94,7 @@ async fn main() {
         handoff_notice_minutes: 0,
         message_templates: Default::default(),
         secrets: Default::default(),
+        http_policy: Default::default(),
     };
     let engine = Arc::new(
         Engine::new(store.clone(), Arc::new(SystemClock), &ProviderConfig::default(), config).await.expect("engine"),

@@ -41,6 +41,42 @@ pub struct EngineConfig {
     pub message_templates: std::collections::BTreeMap<String, String>,
     /// Values runbooks name as `{{ secret:NAME }}`; redacted from everything an execution shows.
     pub secrets: std::collections::BTreeMap<String, String>,
+    /// Where runbooks' HTTP actions may go.
+    pub http_policy: HttpPolicy,
+}
+
+/// Where runbooks' HTTP actions may go: a host or network in `deny` is refused; when `allow` is
+/// not empty, only what it names is allowed. Link-local and cloud metadata addresses are always
+/// refused. Entries are host names (`example.com` also covers its subdomains) or networks
+/// (`10.0.0.0/8`, `fd00::/8`, or a single address).
+#[derive(Debug, Clone, Default)]
+pub struct HttpPolicy {
+    pub allow: Vec<String>,
+    pub deny: Vec<String>,
+}
+
+impl HttpPolicy {
+    fn names(list: &[String], host: &str, ip: Option<std::net::IpAddr>) -> bool {
+        list.iter().any(|entry| {
+            let entry = entry.trim().to_ascii_lowercase();
+            if let Ok(net) = entry.parse::<ipnet::IpNet>() {
+                return ip.is_some_and(|ip| net.contains(&ip));
+            }
+            if let Ok(single) = entry.parse::<std::net::IpAddr>() {
+                return ip == Some(single);
+            }
+            let host = host.to_ascii_lowercase();
+            host == entry || host.ends_with(&format!(".{entry}"))
+        })
+    }
+
+    /// Whether a host (resolved to `ip`) may be reached.
+    pub fn permits(&self, host: &str, ip: std::net::IpAddr) -> bool {
+        if Self::names(&self.deny, host, Some(ip)) {
+            return false;
+        }
+        self.allow.is_empty() || Self::names(&self.allow, host, Some(ip))
+    }
 }
 
 impl Default for EngineConfig {
@@ -50,6 +86,7 @@ impl Default for EngineConfig {
             handoff_notice_minutes: 30,
             message_templates: Default::default(),
             secrets: Default::default(),
+            http_policy: HttpPolicy::default(),
         }
     }
 }
@@ -261,5 +298,26 @@ impl Engine {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::HttpPolicy;
+
+    #[test]
+    fn deny_wins_and_allow_narrows() {
+        let ip = |s: &str| s.parse().expect("ip");
+        let open = HttpPolicy::default();
+        assert!(open.permits("example.com", ip("93.184.216.34")));
+        let p = HttpPolicy {
+            allow: vec!["example.com".into(), "10.0.0.0/8".into()],
+            deny: vec!["bad.example.com".into(), "10.9.0.0/16".into()],
+        };
+        assert!(p.permits("api.example.com", ip("93.184.216.34")));
+        assert!(!p.permits("bad.example.com", ip("93.184.216.34")));
+        assert!(p.permits("intranet", ip("10.1.2.3")));
+        assert!(!p.permits("intranet", ip("10.9.2.3")));
+        assert!(!p.permits("other.org", ip("8.8.8.8")), "allow narrows to what it names");
     }
 }

@@ -50,6 +50,8 @@ pub struct Config {
     pub message_templates: std::collections::BTreeMap<String, String>,
     /// Secrets runbooks name as `{{ secret:NAME }}`.
     pub secrets: std::collections::BTreeMap<String, String>,
+    /// Where runbooks' HTTP actions may go.
+    pub http_policy: muster_engine::HttpPolicy,
 }
 
 impl Default for Config {
@@ -64,6 +66,7 @@ impl Default for Config {
             handoff_notice_minutes: 30,
             message_templates: Default::default(),
             secrets: Default::default(),
+            http_policy: Default::default(),
         }
     }
 }
@@ -109,6 +112,7 @@ impl Application {
             handoff_notice_minutes: config.handoff_notice_minutes,
             message_templates: config.message_templates.clone(),
             secrets: config.secrets.clone(),
+            http_policy: config.http_policy.clone(),
         };
         let shared: Arc<dyn Store> = Arc::new(store.clone());
         let engine = Arc::new(

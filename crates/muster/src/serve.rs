@@ -56,6 +56,18 @@ struct FileConfig {
     /// Secrets runbooks name as `{{ secret:NAME }}` (also `MUSTER_SECRET_NAME` in the environment).
     #[serde(default)]
     secrets: std::collections::BTreeMap<String, String>,
+    /// Where runbooks' HTTP actions may go: `{allow: [...], deny: [...]}`, hosts or networks.
+    #[serde(default)]
+    runbook_http: RunbookHttp,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RunbookHttp {
+    #[serde(default)]
+    allow: Vec<String>,
+    #[serde(default)]
+    deny: Vec<String>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -113,6 +125,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             }
             secrets
         },
+        http_policy: muster_engine::HttpPolicy { allow: file.runbook_http.allow, deny: file.runbook_http.deny },
     };
     let app = Application::build(config.clone()).await?;
     let addr = app.address()?;
