@@ -150,7 +150,15 @@ pub enum Task {
     PlanHandoffNotices,
     /// Tell a topic (its subscriptions and chat channels) or a chat channel about something.
     #[serde(rename_all = "camelCase")]
-    Publish { incident_id: Option<String>, target: String, subject: String, text: String },
+    Publish {
+        incident_id: Option<String>,
+        target: String,
+        subject: String,
+        text: String,
+        /// A runbook execution waiting for approval: chat messages carry Approve and Reject.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        approval: Option<String>,
+    },
     /// Hand a notification to its provider.
     #[serde(rename_all = "camelCase")]
     DeliverNotification { notification_id: String },

@@ -408,6 +408,7 @@ impl Engine {
                     return fail("muster:publish needs Topic and Message".into());
                 };
                 let task = Task::Publish {
+                    approval: None,
                     incident_id: exec.incident_id.clone(),
                     target: topic,
                     subject: text(inputs, "Subject").unwrap_or_else(|| format!("Runbook {}", exec.runbook)),
@@ -694,6 +695,7 @@ impl Engine {
                     let message = text(&inputs, "Message").unwrap_or_default();
                     fx.jobs.push(NewJob::at(
                         Task::Publish {
+                            approval: (step.action == "aws:approve").then(|| exec.id.clone()),
                             incident_id: exec.incident_id.clone(),
                             target: topic,
                             subject: format!("Approval needed: runbook {} step {}", exec.runbook, step.name),

@@ -44,8 +44,8 @@ impl Engine {
             Task::HandoffNotice { rotation_id, shift_start, contact } => {
                 self.handoff_notice(&job, &rotation_id, shift_start, &contact).await
             }
-            Task::Publish { incident_id, target, subject, text } => {
-                self.publish(&job, incident_id, &target, &subject, &text).await
+            Task::Publish { incident_id, target, subject, text, approval } => {
+                self.publish(&job, incident_id, &target, &subject, &text, approval).await
             }
             Task::DeliverNotification { notification_id } => self.deliver_notification(&job, &notification_id).await,
             Task::RunStep { execution_id, step, resume } => self.run_step(&job, &execution_id, &step, resume).await,
@@ -363,6 +363,7 @@ impl Engine {
             ack_code: Some(page.ack_code.clone()),
             incident_url: None,
             thread: None,
+            buttons: vec![],
         })
     }
 
@@ -537,6 +538,7 @@ impl Engine {
                 ack_code: None,
                 incident_url: None,
                 thread: None,
+                buttons: vec![],
             };
             for ch in self.store.list_channels(&p.id).await? {
                 if ch.activation_status != ActivationStatus::Activated {
@@ -562,6 +564,7 @@ impl Engine {
 /// What a fan-out says, and about what.
 struct Fanout<'a> {
     incident: Option<String>,
+    approval: Option<String>,
     topic: Option<String>,
     subject: &'a str,
     text: &'a str,
@@ -585,6 +588,7 @@ impl Engine {
                 sent_at: None,
             },
             address: address.to_string(),
+            approval: f.approval.clone(),
         }
     }
 
@@ -597,12 +601,13 @@ impl Engine {
         target: &str,
         subject: &str,
         text: &str,
+        approval: Option<String>,
     ) -> Result<(), EngineError> {
         let now = self.now();
         let mut out: Vec<Outgoing> = Vec::new();
         let name = topic_name(target);
         let mut found = false;
-        let mut f = Fanout { incident: incident.clone(), topic: Some(name.clone()), subject, text };
+        let mut f = Fanout { incident: incident.clone(), approval, topic: Some(name.clone()), subject, text };
         if let Some(topic) = self.store.get_topic(&name).await? {
             found = true;
             for s in self.store.subscriptions(&topic).await? {
@@ -693,6 +698,23 @@ impl Engine {
             (Some(base), Some(i)) => Some(format!("{}/api/v1/incidents/{i}", base.trim_end_matches('/'))),
             _ => None,
         };
+        let buttons = match &o.approval {
+            Some(execution) => vec![
+                muster_notify::Button {
+                    action_id: "muster_approve".into(),
+                    text: "Approve".into(),
+                    value: execution.clone(),
+                    style: Some("primary".into()),
+                },
+                muster_notify::Button {
+                    action_id: "muster_reject".into(),
+                    text: "Reject".into(),
+                    value: execution.clone(),
+                    style: Some("danger".into()),
+                },
+            ],
+            None => vec![],
+        };
         let context = serde_json::json!({
             "subject": n.subject,
             "text": n.text,
@@ -706,6 +728,7 @@ impl Engine {
             ack_code: None,
             incident_url,
             thread,
+            buttons,
         };
         let result = match self.notifiers.for_destination(&n.destination) {
             Ok(notifier) => notifier.send(&o.address, &message).await,

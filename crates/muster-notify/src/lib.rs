@@ -32,6 +32,19 @@ pub struct Message {
     /// Where earlier messages about the same thing went, when the provider threads (Slack's
     /// `thread_ts`): later updates are replies there.
     pub thread: Option<String>,
+    /// Buttons a chat message carries (Slack), beside Acknowledge for pages.
+    pub buttons: Vec<Button>,
+}
+
+/// A chat button: what it says, and what it sends back when pressed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Button {
+    pub action_id: String,
+    pub text: String,
+    pub value: String,
+    /// `primary` or `danger`.
+    pub style: Option<String>,
 }
 
 impl Message {

@@ -36,20 +36,34 @@ impl Slack {
 
 /// Block Kit for a page: the text, and buttons to acknowledge and open the incident.
 pub fn blocks(message: &Message) -> Value {
-    let mut buttons = vec![json!({
-        "type": "button",
-        "text": {"type": "plain_text", "text": "Acknowledge"},
-        "style": "primary",
-        "action_id": "muster_ack",
-        "value": message.id,
-    })];
+    let mut buttons = Vec::new();
+    // Only a page can be acknowledged; it carries a reply code.
+    if message.ack_code.is_some() {
+        buttons.push(json!({
+            "type": "button",
+            "text": {"type": "plain_text", "text": "Acknowledge"},
+            "style": "primary",
+            "action_id": "muster_ack",
+            "value": message.id,
+        }));
+    }
+    for b in &message.buttons {
+        let mut button = json!({"type": "button", "text": {"type": "plain_text", "text": b.text}, "action_id": b.action_id, "value": b.value});
+        if let Some(style) = &b.style {
+            button["style"] = json!(style);
+        }
+        buttons.push(button);
+    }
     if let Some(url) = &message.incident_url {
         buttons.push(json!({"type": "button", "text": {"type": "plain_text", "text": "Open incident"}, "url": url, "action_id": "muster_open"}));
     }
-    json!([
-        {"type": "section", "text": {"type": "mrkdwn", "text": format!("*{}*\n{}", message.subject, message.text)}},
-        {"type": "actions", "elements": buttons},
-    ])
+    let mut blocks = vec![
+        json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("*{}*\n{}", message.subject, message.text)}}),
+    ];
+    if !buttons.is_empty() {
+        blocks.push(json!({"type": "actions", "elements": buttons}));
+    }
+    Value::Array(blocks)
 }
 
 #[async_trait]

@@ -13,6 +13,7 @@ fn message() -> Message {
         ack_code: Some("4821".into()),
         incident_url: Some("https://muster.example/incidents/7".into()),
         thread: None,
+        buttons: vec![],
     }
 }
 

@@ -47,6 +47,13 @@ async fn spawn_app(backend: Backend) -> Option<TestApp> {
 }
 
 async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
+    // Quiet unless asked: MUSTER_TEST_LOG=debug (a tracing filter) shows the server's logs.
+    if let Ok(filter) = std::env::var("MUSTER_TEST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    }
     let url = fresh_url(backend).await?;
     let mut config = Config {
         listen: "127.0.0.1:0".into(),
@@ -1535,4 +1542,67 @@ mainSteps:
     assert_eq!(status, StatusCode::CREATED, "{again}");
     assert_ne!(again["id"], json!(id));
     assert_eq!(again["parameters"], cancelled["parameters"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_buttons_approve_a_runbook() {
+    use hmac::{Hmac, Mac};
+    let slack = muster_notify::testing::HttpSink::start().await;
+    let base = slack.base.clone();
+    let Some(app) = spawn_app_with(Backend::Sqlite, move |c| {
+        c.providers.slack_api_url = Some(base);
+        c.providers.slack_bot_token = Some("xoxb-1".into());
+        c.providers.slack_signing_secret = Some("slack-signing-secret".into());
+    })
+    .await
+    else {
+        return;
+    };
+    people(&app, &["ann"]).await;
+    app.admin(
+        Method::POST,
+        "/api/v1/contacts/ann/channels",
+        Some(json!({"name": "slack", "type": "CHAT", "address": "U0ANN"})),
+    )
+    .await;
+    app.admin(Method::POST, "/api/v1/topics", Some(json!({"name": "approvals"}))).await;
+    app.admin(
+        Method::POST,
+        "/api/v1/chat-channels",
+        Some(json!({"name": "ops", "type": "slack", "target": "C0OPS", "topics": ["approvals"]})),
+    )
+    .await;
+    let doc = "schemaVersion: '0.3'\nmainSteps:\n  - name: ask\n    action: aws:approve\n    inputs: {Approvers: [ann], NotificationArn: approvals, Message: Restart?}\n";
+    app.admin(Method::POST, "/api/v1/runbooks", Some(json!({"name": "ask", "document": doc}))).await;
+    let (_, e) = app.admin(Method::POST, "/api/v1/runbook-executions", Some(json!({"runbook": "ask"}))).await;
+    let id = e["id"].as_str().expect("id").to_string();
+    until_status(&app, &id, &["Waiting"]).await;
+    wait_for(&slack, 1).await;
+    let msg: Value = serde_json::from_str(&slack.requests.lock().await[0].body).expect("json");
+    assert_eq!(msg["channel"], "C0OPS");
+    let elements = msg["blocks"][1]["elements"].as_array().expect("buttons").clone();
+    let ids: Vec<&str> = elements.iter().map(|b| b["action_id"].as_str().unwrap_or("")).collect();
+    assert_eq!(ids, ["muster_approve", "muster_reject"], "approval buttons, and no Acknowledge on a notification");
+    assert_eq!(elements[0]["value"], json!(id));
+    let payload = json!({"type": "block_actions", "user": {"id": "U0ANN", "username": "ann"}, "actions": [{"action_id": "muster_approve", "value": id}]});
+    let body = format!("payload={}", form_encode(&payload.to_string()));
+    let ts = jiff::Timestamp::now().as_second();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"slack-signing-secret").expect("key");
+    mac.update(format!("v0:{ts}:{body}").as_bytes());
+    let sig = format!("v0={}", mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let res = app
+        .http
+        .post(format!("{}/integrations/slack/interactions", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-slack-request-timestamp", ts.to_string())
+        .header("x-slack-signature", sig)
+        .body(body)
+        .send()
+        .await
+        .expect("sent");
+    let answer: Value = res.json().await.expect("json");
+    assert_eq!(answer["text"], "Approved.");
+    let done = until_status(&app, &id, &["Success", "Failed"]).await;
+    assert_eq!(done["status"], "Success");
+    assert_eq!(done["steps"][0]["approvals"][0]["by"], "ann (Slack)");
 }

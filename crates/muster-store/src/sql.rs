@@ -389,6 +389,7 @@ impl SqlStore {
         }
         for target in &new.notify {
             let task = Task::Publish {
+                approval: None,
                 incident_id: Some(new.id.clone()),
                 target: target.clone(),
                 subject: format!("Incident #{number} opened: {} (impact {})", new.title, new.impact),
@@ -796,6 +797,7 @@ impl Store for SqlStore {
                     let spec: ResponsePlanSpec = parse(&row.try_get::<String, _>(0)?)?;
                     for target in spec.chat_channels {
                         let task = Task::Publish {
+                            approval: None,
                             incident_id: Some(next.id.clone()),
                             target,
                             subject: format!("Incident #{} resolved: {}", next.number, next.title),

@@ -165,7 +165,7 @@ pub(crate) async fn delete_subscription(conn: &mut Conn, id: &str) -> Result<()>
     Ok(())
 }
 
-const NOTIFICATION_COLUMNS: &str = "id, incident_id, topic, destination, target, address, subject, body, status, attempts, last_error, created_at, sent_at";
+const NOTIFICATION_COLUMNS: &str = "id, incident_id, topic, destination, target, address, subject, body, status, attempts, last_error, created_at, sent_at, approval";
 
 /// A notification with where it goes (kept out of the public JSON: it may hold a webhook secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,6 +173,8 @@ pub struct Outgoing {
     pub notification: Notification,
     /// The address the provider needs: an email, a phone number, a channel ID, a URL.
     pub address: String,
+    /// The runbook execution this asks to approve, if it does.
+    pub approval: Option<String>,
 }
 
 fn notification_from_row(r: &AnyRow) -> Result<Outgoing> {
@@ -194,13 +196,14 @@ fn notification_from_row(r: &AnyRow) -> Result<Outgoing> {
             sent_at: opt_ts(r.try_get("sent_at")?)?,
         },
         address: r.try_get("address")?,
+        approval: r.try_get("approval")?,
     })
 }
 
 pub(crate) async fn insert_notification(conn: &mut Conn, o: &Outgoing) -> Result<()> {
     let n = &o.notification;
     sqlx::query(&format!(
-        "INSERT INTO notifications ({NOTIFICATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11, NULL)"
+        "INSERT INTO notifications ({NOTIFICATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11, NULL, $12)"
     ))
     .bind(&n.id)
     .bind(n.incident_id.as_deref())
@@ -213,6 +216,7 @@ pub(crate) async fn insert_notification(conn: &mut Conn, o: &Outgoing) -> Result
     .bind(n.status.as_str())
     .bind(i64::from(n.attempts))
     .bind(ms(n.created_at))
+    .bind(o.approval.as_deref())
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -86,7 +86,9 @@ pub async fn twilio_sms(State(s): State<AppState>, uri: Uri, headers: HeaderMap,
     }
 }
 
-/// A Slack button press: `muster_ack` acknowledges the page named by the button's value.
+/// A Slack button press: `muster_ack` acknowledges the page named by the button's value;
+/// `muster_approve` and `muster_reject` answer a runbook's approval, as the contact whose CHAT
+/// channel is the Slack user who pressed.
 pub async fn slack_interaction(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let Some(secret) = s.providers.slack_signing_secret.as_deref() else {
         return (StatusCode::NOT_FOUND, "Slack interactivity is not configured").into_response();
@@ -104,6 +106,30 @@ pub async fn slack_interaction(State(s): State<AppState>, headers: HeaderMap, bo
     };
     let user =
         payload["user"]["username"].as_str().or(payload["user"]["id"].as_str()).unwrap_or("slack user").to_string();
+    let decision = payload["actions"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["action_id"] == "muster_approve" || x["action_id"] == "muster_reject"));
+    if let Some(action) = decision {
+        let approve = action["action_id"] == "muster_approve";
+        let execution = action["value"].as_str().unwrap_or_default().to_string();
+        let slack_id = payload["user"]["id"].as_str().unwrap_or_default().to_string();
+        let text = match approver_for_slack_user(&s, &slack_id).await {
+            Some(alias) => {
+                match super::runbooks::decide_as(&s, &format!("{user} (Slack)"), alias, &execution, approve, None).await
+                {
+                    Ok(_) if approve => "Approved.".to_string(),
+                    Ok(_) => "Rejected.".to_string(),
+                    Err(crate::ApiError::Forbidden(m)) => m,
+                    Err(crate::ApiError::Conflict(i)) => i.message,
+                    Err(_) => "Muster could not record that just now; try again.".to_string(),
+                }
+            }
+            None => "Your Slack user is not a chat channel of any Muster contact, so Muster cannot tell who approves."
+                .to_string(),
+        };
+        return axum::Json(serde_json::json!({"response_type": "ephemeral", "replace_original": false, "text": text}))
+            .into_response();
+    }
     let Some(action) = payload["actions"].as_array().and_then(|a| a.iter().find(|x| x["action_id"] == "muster_ack"))
     else {
         return StatusCode::OK.into_response();
@@ -134,4 +160,18 @@ mod tests {
         assert_ne!(sig, twilio_signature("other", "https://m.example/integrations/twilio/sms", &f));
         assert!(slack_signature("s", "1", b"x").starts_with("v0="));
     }
+}
+
+/// The contact whose CHAT channel is this Slack user.
+async fn approver_for_slack_user(s: &AppState, slack_id: &str) -> Option<String> {
+    if slack_id.is_empty() {
+        return None;
+    }
+    for c in s.store.list_contacts().await.ok()? {
+        let channels = s.store.list_channels(&c.id).await.ok()?;
+        if channels.iter().any(|ch| ch.kind == muster_core::contact::ChannelType::Chat && ch.address == slack_id) {
+            return Some(c.alias);
+        }
+    }
+    None
 }

@@ -209,6 +209,7 @@ async fn deliver_code(s: &AppState, contact: &Contact, ch: &Channel, code: &str)
         ack_code: None,
         incident_url: None,
         thread: None,
+        buttons: vec![],
     };
     match notifier.send(&ch.address, &message).await {
         Ok(_) => Ok(()),

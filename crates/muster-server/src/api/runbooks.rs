@@ -258,6 +258,20 @@ async fn decide(
     approve: bool,
 ) -> ApiResult<Json<Execution>> {
     caller.require(Role::Responder)?;
+    let approver = body.approver.clone().unwrap_or_else(|| caller.actor().to_string());
+    decide_as(s, caller.actor(), approver, id, approve, body.comment).await.map(Json)
+}
+
+/// Records an approval or rejection by `approver` (deciding as `actor`: a token's name, or a Slack
+/// user) on the execution's waiting step, and lets the execution go on when enough have approved.
+pub(crate) async fn decide_as(
+    s: &AppState,
+    actor: &str,
+    approver: String,
+    id: &str,
+    approve: bool,
+    comment: Option<String>,
+) -> ApiResult<Execution> {
     let e = s.store.get_execution(id).await?.ok_or_else(|| ApiError::not_found(format!("execution {id}")))?;
     let doc = e.document.clone().ok_or_else(|| ApiError::Internal("an execution without its document".into()))?;
     let waiting =
@@ -269,7 +283,6 @@ async fn decide(
         .iter()
         .find(|st| st.name == waiting.name)
         .ok_or_else(|| ApiError::Internal("a waiting step left its document".into()))?;
-    let approver = body.approver.clone().unwrap_or_else(|| caller.actor().to_string());
     let approvers: Vec<String> = step
         .inputs
         .get("Approvers")
@@ -286,8 +299,8 @@ async fn decide(
     let entry = json!({
         "approver": approver,
         "decision": if approve { "Approved" } else { "Rejected" },
-        "comment": body.comment,
-        "by": caller.actor(),
+        "comment": comment,
+        "by": actor,
         "at": s.clock.now(),
     });
     let needed = step
@@ -309,7 +322,7 @@ async fn decide(
         );
         let event = muster_core::incident::NewEvent::new(
             "runbook.decision",
-            caller.actor(),
+            actor,
             message,
             json!({"executionId": e.id}),
             s.clock.now(),
@@ -317,7 +330,7 @@ async fn decide(
         s.store.add_timeline_event(incident, event).await?;
     }
     s.engine.wake();
-    s.store.get_execution(id).await?.map(Json).ok_or_else(|| ApiError::not_found(format!("execution {id}")))
+    s.store.get_execution(id).await?.ok_or_else(|| ApiError::not_found(format!("execution {id}")))
 }
 
 #[utoipa::path(post, path = "/api/v1/runbook-executions/{id}/approve", tag = "runbooks", request_body = DecisionBody,

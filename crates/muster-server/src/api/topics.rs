@@ -94,6 +94,7 @@ pub async fn publish(
     caller.require(Role::Responder)?;
     let topic = s.store.get_topic(&name).await?.ok_or_else(|| ApiError::not_found(format!("topic {name}")))?;
     let task = Task::Publish {
+        approval: None,
         incident_id: None,
         target: topic.spec.name,
         subject: text("subject", &body.subject, 200)?,
