@@ -145,6 +145,20 @@ pub async fn slack_interaction(State(s): State<AppState>, headers: HeaderMap, bo
         .into_response()
 }
 
+/// The contact whose CHAT channel is this Slack user.
+async fn approver_for_slack_user(s: &AppState, slack_id: &str) -> Option<String> {
+    if slack_id.is_empty() {
+        return None;
+    }
+    for c in s.store.list_contacts().await.ok()? {
+        let channels = s.store.list_channels(&c.id).await.ok()?;
+        if channels.iter().any(|ch| ch.kind == muster_core::contact::ChannelType::Chat && ch.address == slack_id) {
+            return Some(c.alias);
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,18 +174,4 @@ mod tests {
         assert_ne!(sig, twilio_signature("other", "https://m.example/integrations/twilio/sms", &f));
         assert!(slack_signature("s", "1", b"x").starts_with("v0="));
     }
-}
-
-/// The contact whose CHAT channel is this Slack user.
-async fn approver_for_slack_user(s: &AppState, slack_id: &str) -> Option<String> {
-    if slack_id.is_empty() {
-        return None;
-    }
-    for c in s.store.list_contacts().await.ok()? {
-        let channels = s.store.list_channels(&c.id).await.ok()?;
-        if channels.iter().any(|ch| ch.kind == muster_core::contact::ChannelType::Chat && ch.address == slack_id) {
-            return Some(c.alias);
-        }
-    }
-    None
 }
