@@ -95,3 +95,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
             .map_err(|e| ApiError::invalid("query", e.body_text()))
     }
 }
+
+/// An incident named in a query or body (by id or number): its id, or a 400 naming `incident`.
+pub(crate) async fn incident_id(s: &AppState, key: Option<&str>) -> Result<Option<String>, ApiError> {
+    match key.map(str::trim).filter(|k| !k.is_empty()) {
+        None => Ok(None),
+        Some(k) => Ok(Some(
+            s.store
+                .get_incident(k)
+                .await?
+                .ok_or_else(|| ApiError::invalid("incident", format!("there is no incident {k}")))?
+                .id,
+        )),
+    }
+}

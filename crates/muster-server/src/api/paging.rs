@@ -30,19 +30,6 @@ pub struct PageList {
     items: Vec<Page>,
 }
 
-async fn incident_id(s: &AppState, key: Option<&str>) -> ApiResult<Option<String>> {
-    match key.filter(|k| !k.is_empty()) {
-        None => Ok(None),
-        Some(k) => Ok(Some(
-            s.store
-                .get_incident(k)
-                .await?
-                .ok_or_else(|| ApiError::invalid("incident", format!("there is no incident {k}")))?
-                .id,
-        )),
-    }
-}
-
 #[utoipa::path(get, path = "/api/v1/pages", tag = "paging", params(PageParams), responses((status = 200, body = PageList)))]
 pub async fn list_pages(
     State(s): State<AppState>,
@@ -50,7 +37,7 @@ pub async fn list_pages(
     Params(p): Params<PageParams>,
 ) -> ApiResult<Json<PageList>> {
     caller.require(Role::Viewer)?;
-    let incident = incident_id(&s, p.incident.as_deref()).await?;
+    let incident = super::incident_id(&s, p.incident.as_deref()).await?;
     Ok(Json(PageList { items: s.store.list_pages(incident.as_deref(), p.engagement.as_deref()).await? }))
 }
 
@@ -198,7 +185,7 @@ pub async fn create_engagement(
     if s.store.get_contact(&alias).await?.is_none() {
         return Err(ApiError::invalid("contact", format!("there is no contact {alias:?}")));
     }
-    let incident = incident_id(&s, body.incident.as_deref()).await?;
+    let incident = super::incident_id(&s, body.incident.as_deref()).await?;
     let now = s.clock.now();
     let e = Engagement {
         id: new_id(),
@@ -230,7 +217,7 @@ pub async fn list_engagements(
     Params(p): Params<PageParams>,
 ) -> ApiResult<Json<EngagementList>> {
     caller.require(Role::Viewer)?;
-    let incident = incident_id(&s, p.incident.as_deref()).await?;
+    let incident = super::incident_id(&s, p.incident.as_deref()).await?;
     Ok(Json(EngagementList { items: s.store.list_engagements(incident.as_deref()).await? }))
 }
 

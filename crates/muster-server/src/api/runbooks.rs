@@ -219,16 +219,7 @@ pub async fn executions(
     Params(p): Params<ListParams>,
 ) -> ApiResult<Json<ExecutionList>> {
     caller.require(Role::Viewer)?;
-    let incident = match p.incident.as_deref().filter(|i| !i.is_empty()) {
-        Some(k) => Some(
-            s.store
-                .get_incident(k)
-                .await?
-                .ok_or_else(|| ApiError::invalid("incident", format!("there is no incident {k}")))?
-                .id,
-        ),
-        None => None,
-    };
+    let incident = super::incident_id(&s, p.incident.as_deref()).await?;
     Ok(Json(ExecutionList { items: s.store.list_executions(incident.as_deref()).await? }))
 }
 

@@ -182,15 +182,6 @@ pub async fn list_notifications(
     Params(p): Params<NotificationParams>,
 ) -> ApiResult<Json<NotificationList>> {
     caller.require(Role::Viewer)?;
-    let incident = match p.incident.as_deref().filter(|k| !k.is_empty()) {
-        Some(k) => Some(
-            s.store
-                .get_incident(k)
-                .await?
-                .ok_or_else(|| ApiError::invalid("incident", format!("there is no incident {k}")))?
-                .id,
-        ),
-        None => None,
-    };
+    let incident = super::incident_id(&s, p.incident.as_deref()).await?;
     Ok(Json(NotificationList { items: s.store.list_notifications(incident.as_deref()).await? }))
 }
