@@ -8,8 +8,8 @@ use muster_core::incident::{
     IncidentPatch, IncidentStatus, NewEvent, RelatedItemKind, prepare_related_item, prepare_user_event,
 };
 use muster_core::runbook::{
-    Document, Execution, ExecutionStatus, OnFailure, SCRIPT_ACTIONS, Step, StepRun, StepStatus, Variables, branch,
-    iso_duration, select,
+    Execution, ExecutionStatus, OnFailure, SCRIPT_ACTIONS, Step, StepRun, StepStatus, Variables, branch, iso_duration,
+    select,
 };
 use muster_store::{Effects, ExecutionChange};
 use serde_json::{Map, Value, json};
@@ -436,15 +436,7 @@ impl Engine {
         let max = inputs.get("MaxIterations").and_then(Value::as_u64).unwrap_or(100).min(100);
         let iterators: Option<Vec<Value>> = inputs.get("Iterators").and_then(Value::as_array).cloned();
         let rounds = iterators.as_ref().map_or(max, |it| (it.len() as u64).min(max));
-        let base = self.variables(
-            exec,
-            exec.document.as_ref().unwrap_or(&Document {
-                description: None,
-                parameters: Default::default(),
-                main_steps: vec![],
-                outputs: vec![],
-            }),
-        );
+        let base = self.variables(exec);
         let mut log = String::new();
         let mut results = Vec::new();
         let mut iterations = 0u64;
@@ -562,7 +554,7 @@ impl Engine {
         }
     }
 
-    fn variables(&self, exec: &Execution, doc: &Document) -> Variables {
+    fn variables(&self, exec: &Execution) -> Variables {
         let mut values = std::collections::BTreeMap::new();
         if let Some(params) = exec.parameters.as_object() {
             for (k, v) in params {
@@ -589,7 +581,6 @@ impl Engine {
         for (k, v) in &self.config.secrets {
             values.insert(format!("secret:{k}"), json!(v));
         }
-        let _ = doc;
         Variables { values }
     }
 
@@ -640,7 +631,7 @@ impl Engine {
         let attempts =
             1 + exec.steps.iter().rev().take_while(|r| r.name == step.name && r.status == StepStatus::Failed).count()
                 as u32;
-        let vars = self.variables(&exec, &doc);
+        let vars = self.variables(&exec);
         let inputs = prior_inputs.unwrap_or_else(|| {
             let mut resolved = vars.resolve(&step.inputs);
             // Script text is code: it is never resolved, so no parameter is spliced into it.

@@ -936,6 +936,7 @@ async fn paging_and_acknowledgements(app: TestApp) {
     assert_eq!(e3["items"][0]["status"], "STOPPED");
 
     // By hand.
+    let before = sink.count().await;
     let (status, manual) = app
         .admin(
             Method::POST,
@@ -948,8 +949,9 @@ async fn paging_and_acknowledgements(app: TestApp) {
         app.admin(Method::POST, "/api/v1/engagements", Some(json!({"contact": "zed", "subject": "x"}))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(err["error"]["field"], "contact");
-    let expected = sink.count().await + 1;
-    wait_for(&sink, expected.min(4)).await;
+    wait_for(&sink, before + 1).await;
+    let last: Value = serde_json::from_str(&sink.requests.lock().await[before].body).expect("json");
+    assert_eq!(last["subject"], "Can you look at the disk?", "the hand-made engagement paged ann");
     let (_, ack) =
         app.admin(Method::POST, &format!("/api/v1/pages/{}/ack", page["id"].as_str().expect("id")), None).await;
     assert_eq!(ack["newly"], false, "acknowledging twice changes nothing");
