@@ -165,6 +165,16 @@ pub enum Task {
     /// Run (or, after a sleep or an approval, finish) one step of a runbook execution.
     #[serde(rename_all = "camelCase")]
     RunStep { execution_id: String, step: String, resume: bool },
+    /// Evaluate a metric alarm. The periodic one comes back at the next period; the other was asked
+    /// for by new data.
+    #[serde(rename_all = "camelCase")]
+    EvaluateAlarm { alarm_id: String, periodic: bool },
+    /// Take one action of an alarm that entered a state: open an incident from a response plan, or
+    /// publish to a topic.
+    #[serde(rename_all = "camelCase")]
+    AlarmAction { alarm_id: String, state: String, target: String, changed_at: Timestamp },
+    /// Delete metric data older than the retention, and come back later.
+    PruneMetrics,
 }
 
 impl Task {
@@ -179,6 +189,9 @@ impl Task {
             Task::Publish { .. } => "publish",
             Task::DeliverNotification { .. } => "deliver-notification",
             Task::RunStep { .. } => "run-step",
+            Task::EvaluateAlarm { .. } => "evaluate-alarm",
+            Task::AlarmAction { .. } => "alarm-action",
+            Task::PruneMetrics => "prune-metrics",
         }
     }
 }

@@ -223,6 +223,10 @@ pub struct NewIncident {
     pub engagements: Vec<String>,
     /// Topics and chat channels to tell: the response plan's chat channels.
     pub notify: Vec<String>,
+    /// Resources the trigger names; runbooks get them as the involved-resources parameter.
+    pub resources: Vec<String>,
+    /// Context gathered from the trigger, written with the incident when it opens.
+    pub related: Vec<RelatedItem>,
 }
 
 /// Fills what the request leaves out from the plan's incident template, then checks the result.
@@ -274,6 +278,8 @@ pub fn prepare_start(
         now,
         engagements: plan.map(|p| p.engagements.iter().map(|e| contact_alias(e)).collect()).unwrap_or_default(),
         notify: plan.map(|p| p.chat_channels.clone()).unwrap_or_default(),
+        resources: Vec::new(),
+        related: Vec::new(),
     })
 }
 

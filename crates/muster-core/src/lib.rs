@@ -4,6 +4,8 @@
 //! functions of state, input and the current instant. This crate knows nothing of HTTP, SQL,
 //! tokio or the file system, and nothing in it can fail on IO.
 
+pub mod alarm;
+pub mod alert;
 pub mod auth;
 pub mod clock;
 pub mod contact;
@@ -11,6 +13,8 @@ pub mod engage;
 pub mod error;
 pub mod ical;
 pub mod incident;
+pub mod metric;
+pub mod pattern;
 pub mod plan;
 pub mod rotation;
 pub mod runbook;

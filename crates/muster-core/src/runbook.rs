@@ -672,7 +672,12 @@ pub fn action_runbook(action: &Value) -> Option<String> {
 /// Parameters for a runbook started by a response plan: the action's static parameters (a list
 /// of values each, as the reference design writes them, unwrapped for single-valued types), and
 /// its dynamic ones (`INCIDENT_RECORD_ARN`, `INVOLVED_RESOURCES`) from the incident.
-pub fn action_parameters(doc: &Document, action: &Value, incident_arn: &str) -> Result<Map<String, Value>, Invalid> {
+pub fn action_parameters(
+    doc: &Document,
+    action: &Value,
+    incident_arn: &str,
+    resources: &[String],
+) -> Result<Map<String, Value>, Invalid> {
     let mut given = Map::new();
     if let Some(p) = action.get("parameters").and_then(Value::as_object) {
         for (k, v) in p {
@@ -691,7 +696,7 @@ pub fn action_parameters(doc: &Document, action: &Value, incident_arn: &str) -> 
         for (k, v) in d {
             let value = match v.as_str() {
                 Some("INCIDENT_RECORD_ARN") => Value::String(incident_arn.to_string()),
-                Some("INVOLVED_RESOURCES") => Value::Array(vec![]),
+                Some("INVOLVED_RESOURCES") => resources.iter().cloned().map(Value::String).collect(),
                 _ => continue,
             };
             given.insert(k.clone(), value);

@@ -39,6 +39,8 @@ pub enum ResourceSpec {
         name: String,
         document: serde_json::Value,
     },
+    /// A metric alarm (`AWS::CloudWatch::Alarm`).
+    Alarm(crate::alarm::AlarmSpec),
     /// Kept with the stack (so it is reported and deleted with it) but with no Muster object behind
     /// it, such as a replication set, which has no meaning for a self-hosted server.
     Kept,
@@ -56,6 +58,7 @@ pub enum Kind {
     ChatChannel,
     ContactPlan,
     Runbook,
+    Alarm,
     Kept,
 }
 
@@ -72,6 +75,7 @@ pub fn kind_of(resource_type: &str) -> Kind {
         | "Muster::ChatChannel" => Kind::ChatChannel,
         "AWS::SSMContacts::Plan" => Kind::ContactPlan,
         "AWS::SSM::Document" | "Muster::Runbook" => Kind::Runbook,
+        "AWS::CloudWatch::Alarm" | "Muster::Alarm" => Kind::Alarm,
         _ => Kind::Kept,
     }
 }
@@ -89,6 +93,8 @@ fn create_rank(d: &DesiredResource) -> u8 {
         ResourceSpec::Subscription { .. } | ResourceSpec::ChatChannel(_) => 1,
         ResourceSpec::ContactPlan { .. } => 3,
         ResourceSpec::Runbook { .. } => 0,
+        // Alarms name plans and topics as their actions: made after them.
+        ResourceSpec::Alarm(_) => 5,
         ResourceSpec::Kept => 5,
     }
 }
@@ -101,6 +107,7 @@ fn delete_rank(resource_type: &str) -> u8 {
         Kind::Subscription | Kind::ChatChannel | Kind::ContactPlan => 1,
         Kind::Topic => 4,
         Kind::Runbook => 4,
+        Kind::Alarm => 0,
         Kind::Rotation => 2,
         Kind::Channel => 3,
         Kind::Contact => 4,

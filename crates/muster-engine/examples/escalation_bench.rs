@@ -95,6 +95,7 @@ async fn main() {
         message_templates: Default::default(),
         secrets: Default::default(),
         http_policy: Default::default(),
+        ..Default::default()
     };
     let engine = Arc::new(
         Engine::new(store.clone(), Arc::new(SystemClock), &ProviderConfig::default(), config).await.expect("engine"),

@@ -6,12 +6,14 @@
 //! its receipt written; a node that dies in between leaves the job to be taken over, and the page
 //! is sent again with the same idempotency key.
 
+mod detection;
 pub mod links;
 mod notifiers;
 pub mod runbook;
 mod tasks;
 pub mod templates;
 
+pub use detection::TriggerContext;
 pub use notifiers::{Notifiers, ProviderConfig};
 
 use jiff::{SignedDuration, Timestamp};
@@ -43,6 +45,8 @@ pub struct EngineConfig {
     pub secrets: std::collections::BTreeMap<String, String>,
     /// Where runbooks' HTTP actions may go.
     pub http_policy: HttpPolicy,
+    /// How long metric data is kept.
+    pub metric_retention: SignedDuration,
 }
 
 /// Where runbooks' HTTP actions may go: a host or network in `deny` is refused; when `allow` is
@@ -87,6 +91,7 @@ impl Default for EngineConfig {
             message_templates: Default::default(),
             secrets: Default::default(),
             http_policy: HttpPolicy::default(),
+            metric_retention: SignedDuration::from_hours(24 * 15),
         }
     }
 }
@@ -142,6 +147,9 @@ impl Engine {
         let templates = templates::Templates::new(&config.message_templates).map_err(EngineError::Config)?;
         let random: String = (0..4).map(|_| format!("{:016x}", rand::random::<u64>())).collect();
         let link_key = store.setting("ack_link_key", &random).await?;
+        // Old metric data goes hourly, starting an hour after the first node starts.
+        let prune_at = clock.now() + SignedDuration::from_hours(1);
+        store.enqueue(&[NewJob::at(Task::PruneMetrics, prune_at).unique("prune-metrics")], clock.now()).await?;
         if config.handoff_notice_minutes > 0 {
             store
                 .enqueue(

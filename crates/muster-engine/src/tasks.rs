@@ -49,6 +49,11 @@ impl Engine {
             }
             Task::DeliverNotification { notification_id } => self.deliver_notification(&job, &notification_id).await,
             Task::RunStep { execution_id, step, resume } => self.run_step(&job, &execution_id, &step, resume).await,
+            Task::EvaluateAlarm { alarm_id, periodic } => self.evaluate_alarm(&job, &alarm_id, periodic).await,
+            Task::AlarmAction { alarm_id, state, target, changed_at } => {
+                self.alarm_action(&job, &alarm_id, &state, &target, changed_at).await
+            }
+            Task::PruneMetrics => self.prune_metrics(&job).await,
         }
     }
 

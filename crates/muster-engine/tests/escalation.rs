@@ -40,6 +40,7 @@ async fn engine(store: &Arc<SqlStore>, clock: &Arc<ManualClock>) -> Engine {
         message_templates: [("pageSubject".to_string(), "[P{{ incident.impact }}] {{ subject }}".to_string())].into(),
         secrets: Default::default(),
         http_policy: Default::default(),
+        ..Default::default()
     };
     Engine::new(store.clone(), clock.clone(), &ProviderConfig::default(), config).await.expect("engine")
 }
@@ -321,6 +322,7 @@ async fn a_providers_rate_is_respected(w: World) {
         message_templates: Default::default(),
         secrets: Default::default(),
         http_policy: Default::default(),
+        ..Default::default()
     };
     let engine = Engine::new(w.store.clone(), w.clock.clone(), &providers, config).await.expect("engine");
     for (alias, phone) in [("ann", "+15550000001"), ("bob", "+15550000002"), ("cy", "+15550000003")] {
@@ -373,6 +375,7 @@ async fn the_incoming_person_hears_before_their_shift(w: World) {
         message_templates: Default::default(),
         secrets: Default::default(),
         http_policy: Default::default(),
+        ..Default::default()
     };
     let engine =
         Engine::new(w.store.clone(), w.clock.clone(), &ProviderConfig::default(), config).await.expect("engine");

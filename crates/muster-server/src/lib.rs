@@ -52,6 +52,8 @@ pub struct Config {
     pub secrets: std::collections::BTreeMap<String, String>,
     /// Where runbooks' HTTP actions may go.
     pub http_policy: muster_engine::HttpPolicy,
+    /// Days metric data is kept.
+    pub metric_retention_days: i64,
 }
 
 impl Default for Config {
@@ -67,6 +69,7 @@ impl Default for Config {
             message_templates: Default::default(),
             secrets: Default::default(),
             http_policy: Default::default(),
+            metric_retention_days: 15,
         }
     }
 }
@@ -113,6 +116,7 @@ impl Application {
             message_templates: config.message_templates.clone(),
             secrets: config.secrets.clone(),
             http_policy: config.http_policy.clone(),
+            metric_retention: jiff::SignedDuration::from_hours(24 * config.metric_retention_days.max(1)),
         };
         let shared: Arc<dyn Store> = Arc::new(store.clone());
         let engine = Arc::new(

@@ -1,6 +1,6 @@
 //! The OpenAPI document, generated from the handlers' annotations and the types' schemas.
 
-use crate::api::{incidents, oncall, paging, plans, runbooks, stacks, tokens, topics};
+use crate::api::{alarms, incidents, oncall, paging, plans, runbooks, stacks, tokens, topics};
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -28,6 +28,8 @@ use utoipa::{Modify, OpenApi};
         topics::put_chat_channel, topics::delete_chat_channel, topics::list_notifications,
         runbooks::list, runbooks::create, runbooks::replace, runbooks::show, runbooks::remove, runbooks::validate,
         runbooks::run, runbooks::executions, runbooks::execution, runbooks::approve, runbooks::reject, runbooks::cancel, runbooks::retry,
+        alarms::put_metrics, alarms::list_metrics, alarms::statistics, alarms::list_alarms, alarms::create_alarm,
+        alarms::put_alarm, alarms::show_alarm, alarms::delete_alarm, alarms::alarm_history, alarms::set_alarm_state,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -978,19 +978,38 @@ async fn the_reference_scenario_tells_its_slack_channel(backend: Backend) {
     else {
         return;
     };
+    // The template exactly as given: every resource is supported.
     let template = include_str!("../../muster-template/tests/fixtures/vpn-tunnel-down.cfn.yaml");
-    let body = json!({"template": template, "parameters": {"VpnConnectionId": "vpn-0123456789abcdef0"}, "skipUnsupported": true});
+    let body = json!({"template": template, "parameters": {"VpnConnectionId": "vpn-0123456789abcdef0"}});
     let (status, report) = app.admin(Method::PUT, "/api/v1/stacks/vpn", Some(body)).await;
     assert_eq!(status, StatusCode::OK, "{report}");
     let (_, topics) = app.admin(Method::GET, "/api/v1/topics", None).await;
     assert_eq!(topics["items"][0]["name"], "vpn-connection-status-notification");
     let (_, chats) = app.admin(Method::GET, "/api/v1/chat-channels", None).await;
     assert_eq!(chats["items"][0]["target"], "YourChannelID");
+    let alarm = "VPN connection vpn-0123456789abcdef0 status alarm";
+    let (status, a) = app.admin(Method::GET, &format!("/api/v1/alarms/{alarm}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{a}");
+    assert_eq!(a["statistic"], "Minimum");
+    assert_eq!(a["comparisonOperator"], "LessThanThreshold");
 
-    let plan = "VPN connection vpn-0123456789abcdef0 incident response plan";
-    let (status, incident) = app.admin(Method::POST, "/api/v1/incidents", Some(json!({"responsePlan": plan}))).await;
-    assert_eq!(status, StatusCode::CREATED, "{incident}");
+    // The tunnel goes down: a datapoint of 0 breaches `< 1`, and the alarm opens the plan's incident.
+    let down = json!({"namespace": "AWS/VPN", "metricData": [{"metricName": "TunnelState",
+        "dimensions": [{"name": "VpnId", "value": "vpn-0123456789abcdef0"}], "value": 0}]});
+    let (status, put) = app.admin(Method::POST, "/api/v1/metrics", Some(down.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{put}");
+    assert_eq!(put["evaluations"], 1);
     wait_for(&slack, 1).await;
+    let (_, a) = app.admin(Method::GET, &format!("/api/v1/alarms/{alarm}"), None).await;
+    assert_eq!(a["stateValue"], "ALARM", "{a}");
+    assert!(a["stateReason"].as_str().expect("reason").contains("was less than the threshold (1.0)"), "{a}");
+    let (_, list) = app.admin(Method::GET, "/api/v1/incidents?status=OPEN", None).await;
+    let incident = list["items"][0].clone();
+    assert_eq!(incident["title"], "VPN connection vpn-0123456789abcdef0 is DOWN");
+    assert_eq!(incident["impact"], 3);
+    assert_eq!(incident["dedupeString"], "VPN connection vpn-0123456789abcdef0 is DOWN");
+    assert_eq!(incident["trigger"]["source"], "alarm");
+    assert_eq!(incident["trigger"]["details"]["alarmName"], alarm);
     let sent = slack.requests.lock().await[0].clone();
     assert_eq!(sent.path, "/chat.postMessage");
     assert_eq!(sent.headers["authorization"], "Bearer xoxb-test-token");
@@ -1005,9 +1024,47 @@ async fn the_reference_scenario_tells_its_slack_channel(backend: Backend) {
     let (_, notes) = app.admin(Method::GET, &format!("/api/v1/notifications?incident={id}"), None).await;
     assert_eq!(notes["items"][0]["status"], "DELIVERED");
     assert_eq!(notes["items"][0]["destination"], "slack");
-    // A second breach deduplicates: no second announcement.
-    let (_, again) = app.admin(Method::POST, "/api/v1/incidents", Some(json!({"responsePlan": plan}))).await;
-    assert_eq!(again["outcome"], "deduplicated");
+    // The responder's context: the alarm, its metric with the datapoint, the VPN it names.
+    let (_, related) = app.admin(Method::GET, &format!("/api/v1/incidents/{id}/related-items"), None).await;
+    let items = related["items"].as_array().expect("items");
+    let of = |kind: &str| items.iter().filter(|i| i["type"] == kind).cloned().collect::<Vec<_>>();
+    assert!(of("other").iter().any(|i| i["title"] == format!("Alarm {alarm}")), "{related}");
+    let metric = &of("metric")[0];
+    assert_eq!(metric["title"], "AWS/VPN TunnelState (VpnId=vpn-0123456789abcdef0)");
+    let points: Value = serde_json::from_str(metric["value"].as_str().expect("value")).expect("json");
+    assert_eq!(points["datapoints"][0]["value"], 0.0, "{points}");
+    assert_eq!(of("resource")[0]["value"], "vpn-0123456789abcdef0");
+    // The plan's runbook is the built-in troubleshooting runbook's name; the server says what it did.
+    let (_, timeline) = app.admin(Method::GET, &format!("/api/v1/incidents/{id}/timeline"), None).await;
+    assert!(timeline.to_string().contains("AWSSupport-TroubleshootVPN"), "{timeline}");
+
+    // Back up, by hand, then down again while the incident is open: the breach adds to it.
+    let (status, _) = app
+        .admin(
+            Method::POST,
+            &format!("/api/v1/alarms/{alarm}/state"),
+            Some(json!({"stateValue": "OK", "stateReason": "tunnel restored for the test"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    app.admin(Method::POST, "/api/v1/metrics", Some(down)).await;
+    let mut count = 0;
+    for _ in 0..200 {
+        let (_, i) = app.admin(Method::GET, &format!("/api/v1/incidents/{id}"), None).await;
+        count = i["triggerCount"].as_i64().unwrap_or(0);
+        if count == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(count, 2, "the second breach deduplicated into the open incident");
+    let (_, list) = app.admin(Method::GET, "/api/v1/incidents", None).await;
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(1));
+    let (_, history) = app.admin(Method::GET, &format!("/api/v1/alarms/{alarm}/history"), None).await;
+    let summaries: Vec<&str> =
+        history["items"].as_array().expect("items").iter().filter_map(|h| h["summary"].as_str()).collect();
+    assert!(summaries.contains(&"Alarm updated from INSUFFICIENT_DATA to ALARM"), "{summaries:?}");
+    assert!(summaries.contains(&"Alarm updated from OK to ALARM"), "{summaries:?}");
     app.admin(Method::PATCH, &format!("/api/v1/incidents/{id}"), Some(json!({"status": "RESOLVED"}))).await;
     wait_for(&slack, 2).await;
     let resolved: Value = serde_json::from_str(&slack.requests.lock().await[1].body).expect("json");

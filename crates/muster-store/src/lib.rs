@@ -4,6 +4,7 @@
 //! Only this crate writes SQL. It knows nothing of HTTP or JSON field names beyond the JSON text it
 //! keeps in columns, which it reads and writes through the core types' own serde shape.
 
+mod alarms;
 mod error;
 mod oncall;
 mod paging;
@@ -12,6 +13,7 @@ mod sql;
 pub mod testing;
 mod topics;
 
+pub use alarms::{AlarmChange, Series, evaluate_job, parse_dimensions_key};
 pub use error::StoreError;
 pub use paging::{Acked, Effects, Finish, PageUpdate};
 pub use runbooks::ExecutionChange;
@@ -21,12 +23,14 @@ pub use topics::{NotificationUpdate, Outgoing};
 use async_trait::async_trait;
 use jiff::SignedDuration;
 use jiff::Timestamp;
+use muster_core::alarm::{Alarm, AlarmHistoryItem, AlarmSpec, Evaluation, StateValue};
 use muster_core::auth::ApiToken;
 use muster_core::contact::{Channel, ChannelSpec, Contact, ContactSpec};
 use muster_core::engage::{Engagement, Job, NewJob, Page};
 use muster_core::incident::{
     Incident, IncidentPatch, IncidentStatus, NewEvent, NewIncident, RelatedItem, TimelineEvent,
 };
+use muster_core::metric::{Datapoint, Dimensions};
 use muster_core::plan::{ResponsePlan, ResponsePlanSpec};
 use muster_core::rotation::{Override, Rotation, RotationSpec};
 use muster_core::runbook::{Document, Execution, Runbook};
@@ -305,4 +309,40 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<Option<muster_core::runbook::StepRun>>;
     async fn cancel_execution(&self, id: &str, now: Timestamp) -> Result<bool>;
+
+    /// Writes datapoints and asks the alarms watching their series to look again; answers how many
+    /// evaluations were asked for.
+    async fn put_metric_data(&self, data: &[Datapoint], now: Timestamp) -> Result<usize>;
+    /// One series' data in `[from, to)`, oldest first.
+    async fn metric_data(
+        &self,
+        namespace: &str,
+        metric_name: &str,
+        dimensions: &Dimensions,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Datapoint>>;
+    /// The series that have data (at most 1000), optionally of one namespace.
+    async fn list_series(&self, namespace: Option<&str>) -> Result<Vec<Series>>;
+    /// Deletes data older than `before`; answers how many rows went.
+    async fn prune_metric_data(&self, before: Timestamp) -> Result<u64>;
+    /// Creates (no `key`, or no such alarm) or replaces an alarm; true when created.
+    async fn put_alarm(&self, key: Option<&str>, spec: &AlarmSpec, now: Timestamp) -> Result<(Alarm, bool)>;
+    /// By name or id.
+    async fn get_alarm(&self, key: &str) -> Result<Option<Alarm>>;
+    async fn list_alarms(&self, state: Option<StateValue>) -> Result<Vec<Alarm>>;
+    async fn delete_alarm(&self, key: &str) -> Result<bool>;
+    /// Newest first.
+    async fn alarm_history(&self, alarm_id: &str) -> Result<Vec<AlarmHistoryItem>>;
+    async fn add_alarm_history(
+        &self,
+        alarm_id: &str,
+        kind: &str,
+        summary: &str,
+        data: &Value,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// Sets an alarm's state by hand, with its actions; `None` when there is no such alarm, else
+    /// whether the state changed.
+    async fn set_alarm_state(&self, key: &str, evaluation: &Evaluation, now: Timestamp) -> Result<Option<bool>>;
 }

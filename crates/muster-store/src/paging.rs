@@ -24,6 +24,8 @@ pub struct Effects {
     pub notification_update: Option<crate::topics::NotificationUpdate>,
     /// A runbook step's result; written only while its execution is still in progress.
     pub execution: Option<crate::runbooks::ExecutionChange>,
+    /// An alarm evaluation's verdict; written with its history and actions only on a change.
+    pub alarm: Option<crate::alarms::AlarmChange>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -266,6 +268,9 @@ impl SqlStore {
                 return Ok(Finish::Guarded);
             }
             crate::runbooks::apply_change(&mut tx, change, now).await?;
+        }
+        if let Some(change) = &effects.alarm {
+            crate::alarms::apply_change(&mut tx, change, self.lock(), now).await?;
         }
         for p in &effects.pages {
             insert_page(&mut tx, p).await?;

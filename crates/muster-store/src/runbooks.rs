@@ -387,6 +387,7 @@ pub(crate) async fn start_from_plan(
     incident_id: &str,
     plan: &muster_core::incident::PlanRef,
     action: &Value,
+    resources: &[String],
     actor: &str,
     now: Timestamp,
 ) -> Result<()> {
@@ -415,7 +416,7 @@ pub(crate) async fn start_from_plan(
         }
     };
     let arn = format!("arn:aws:ssm-incidents::000000000000:incident-record/{}/{incident_id}", plan.name);
-    let parameters = match action_parameters(&doc, action, &arn) {
+    let parameters = match action_parameters(&doc, action, &arn, resources) {
         Ok(p) => p,
         Err(e) => {
             crate::sql::insert_event(conn, incident_id, &note(format!("Runbook {name} was not started: {e}"))).await?;

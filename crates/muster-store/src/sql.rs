@@ -14,12 +14,14 @@ use crate::{Activation, Backend, IncidentPage, IncidentQuery, Result, StartOutco
 use async_trait::async_trait;
 use jiff::SignedDuration;
 use jiff::Timestamp;
+use muster_core::alarm::{Alarm, AlarmHistoryItem, AlarmSpec, Evaluation, StateValue};
 use muster_core::auth::{ApiToken, Role};
 use muster_core::contact::{Channel, ChannelSpec, Contact, ContactSpec};
 use muster_core::engage::{Engagement, EngagementStatus, Job, NewJob, Page, Task};
 use muster_core::incident::{
     Incident, IncidentPatch, IncidentStatus, NewEvent, NewIncident, PlanRef, RelatedItem, TimelineEvent, apply_patch,
 };
+use muster_core::metric::{Datapoint, Dimensions};
 use muster_core::plan::{ResponsePlan, ResponsePlanSpec};
 use muster_core::rotation::{Override, Rotation, RotationSpec};
 use muster_core::runbook::{Document, Execution, Runbook};
@@ -255,6 +257,24 @@ async fn fetch_incident(conn: &mut Conn, key: &str, lock: &str) -> Result<Option
     row.as_ref().map(incident_from_row).transpose()
 }
 
+/// Writes a related item; false when the incident has it already.
+pub(crate) async fn insert_related(conn: &mut Conn, item: &RelatedItem) -> Result<bool> {
+    let row = sqlx::query(
+        "INSERT INTO related_items (id, incident_id, kind, title, value, created_at, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(&item.id)
+    .bind(&item.incident_id)
+    .bind(item.kind.as_str())
+    .bind(item.title.as_deref())
+    .bind(&item.value)
+    .bind(ms(item.created_at))
+    .bind(&item.created_by)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.is_some())
+}
+
 pub(crate) async fn insert_event(conn: &mut Conn, incident_id: &str, e: &NewEvent) -> Result<TimelineEvent> {
     sqlx::query(
         "INSERT INTO timeline_events (id, incident_id, event_time, created_at, event_type, actor, message, data) \
@@ -407,8 +427,12 @@ impl SqlStore {
                 None => vec![],
             };
             for action in &actions {
-                crate::runbooks::start_from_plan(&mut tx, &new.id, plan, action, &new.created_by, now).await?;
+                crate::runbooks::start_from_plan(&mut tx, &new.id, plan, action, &new.resources, &new.created_by, now)
+                    .await?;
             }
+        }
+        for item in &new.related {
+            crate::sql::insert_related(&mut tx, &RelatedItem { incident_id: new.id.clone(), ..item.clone() }).await?;
         }
         let mut message = format!("Incident #{number} started by {}", new.trigger.source);
         if let Some(p) = &new.response_plan {
@@ -504,6 +528,9 @@ impl SqlStore {
                     .await
                     .map_err(|e| within(e, &d.logical_id))
             }
+            ResourceSpec::Alarm(spec) => {
+                crate::alarms::insert_alarm(conn, spec, Some(stack), now).await.map_err(|e| within(e, &d.logical_id))
+            }
             ResourceSpec::Kept => Ok(new_id()),
         }
     }
@@ -566,6 +593,7 @@ impl SqlStore {
             ResourceSpec::Runbook { name, document } => {
                 crate::runbooks::update_runbook(conn, physical_id, name, document, now).await
             }
+            ResourceSpec::Alarm(spec) => crate::alarms::update_alarm(conn, physical_id, spec, now).await,
             ResourceSpec::Kept => Ok(()),
         }
     }
@@ -592,6 +620,7 @@ impl SqlStore {
                 }
             }
             Kind::Runbook => crate::runbooks::delete_runbook(conn, id).await?,
+            Kind::Alarm => crate::alarms::delete_alarm(conn, id).await?,
             Kind::Kept => {}
         }
         Ok(())
@@ -845,20 +874,7 @@ impl Store for SqlStore {
 
     async fn add_related_item(&self, item: &RelatedItem) -> Result<()> {
         let mut tx = self.write.begin().await?;
-        let row = sqlx::query(
-            "INSERT INTO related_items (id, incident_id, kind, title, value, created_at, created_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING id",
-        )
-        .bind(&item.id)
-        .bind(&item.incident_id)
-        .bind(item.kind.as_str())
-        .bind(item.title.as_deref())
-        .bind(&item.value)
-        .bind(ms(item.created_at))
-        .bind(&item.created_by)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if row.is_none() {
+        if !insert_related(&mut tx, item).await? {
             return Err(StoreError::conflict("value", "this incident already has that related item"));
         }
         let label = item.title.clone().unwrap_or_else(|| item.value.clone());
@@ -1365,6 +1381,64 @@ impl Store for SqlStore {
 
     async fn cancel_execution(&self, id: &str, now: Timestamp) -> Result<bool> {
         self.cancel_execution_impl(id, now).await
+    }
+
+    async fn put_metric_data(&self, data: &[Datapoint], now: Timestamp) -> Result<usize> {
+        self.put_metric_data_impl(data, now).await
+    }
+
+    async fn metric_data(
+        &self,
+        namespace: &str,
+        metric_name: &str,
+        dimensions: &Dimensions,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Datapoint>> {
+        self.metric_data_impl(namespace, metric_name, dimensions, from, to).await
+    }
+
+    async fn list_series(&self, namespace: Option<&str>) -> Result<Vec<crate::Series>> {
+        self.list_series_impl(namespace).await
+    }
+
+    async fn prune_metric_data(&self, before: Timestamp) -> Result<u64> {
+        self.prune_metric_data_impl(before).await
+    }
+
+    async fn put_alarm(&self, key: Option<&str>, spec: &AlarmSpec, now: Timestamp) -> Result<(Alarm, bool)> {
+        self.put_alarm_impl(key, spec, now).await
+    }
+
+    async fn get_alarm(&self, key: &str) -> Result<Option<Alarm>> {
+        self.get_alarm_impl(key).await
+    }
+
+    async fn list_alarms(&self, state: Option<StateValue>) -> Result<Vec<Alarm>> {
+        self.list_alarms_impl(state).await
+    }
+
+    async fn delete_alarm(&self, key: &str) -> Result<bool> {
+        self.delete_alarm_impl(key).await
+    }
+
+    async fn alarm_history(&self, alarm_id: &str) -> Result<Vec<AlarmHistoryItem>> {
+        self.alarm_history_impl(alarm_id).await
+    }
+
+    async fn add_alarm_history(
+        &self,
+        alarm_id: &str,
+        kind: &str,
+        summary: &str,
+        data: &serde_json::Value,
+        now: Timestamp,
+    ) -> Result<()> {
+        self.add_alarm_history_impl(alarm_id, kind, summary, data, now).await
+    }
+
+    async fn set_alarm_state(&self, key: &str, evaluation: &Evaluation, now: Timestamp) -> Result<Option<bool>> {
+        self.set_alarm_state_impl(key, evaluation, now).await
     }
 }
 

@@ -26,8 +26,17 @@ use muster_core::topic::{ChatChannelSpec, TopicSpec};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
-const SECTIONS: &[&str] =
-    &["parameters", "contacts", "rotations", "topics", "chatChannels", "responsePlans", "description"];
+const SECTIONS: &[&str] = &[
+    "parameters",
+    "contacts",
+    "rotations",
+    "topics",
+    "chatChannels",
+    "runbooks",
+    "responsePlans",
+    "alarms",
+    "description",
+];
 const PARAMETER_KEYS: &[(&str, &str)] = &[
     ("default", "Default"),
     ("description", "Description"),
@@ -203,6 +212,18 @@ pub(crate) fn plan(stack: &str, docs: &[(&Source, Value)], options: &Options) ->
             resource_type: "Muster::ResponsePlan".into(),
             properties: value,
             spec: ResourceSpec::ResponsePlan(spec),
+        });
+    }
+    for (name, def) in merged.remove("alarms").unwrap_or_default() {
+        let path = format!("alarms.{name}");
+        let value = substitute(&Value::Object(named(def, "name", &name, &path)?), &values, &path)?;
+        let spec: muster_core::alarm::AlarmSpec = typed(&value, &path)?;
+        let spec = spec.validate().map_err(|e| e.within(&path))?;
+        resources.push(DesiredResource {
+            logical_id: path,
+            resource_type: "Muster::Alarm".into(),
+            properties: value,
+            spec: ResourceSpec::Alarm(spec),
         });
     }
 

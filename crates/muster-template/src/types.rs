@@ -108,6 +108,14 @@ const TYPES: &[TypeDef] = &[
         build: ssm_document,
     },
     TypeDef {
+        name: "AWS::CloudWatch::Alarm",
+        name_property: Some("AlarmName"),
+        arn: |n| format!("arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{n}"),
+        name_attributes: &[],
+        arn_attributes: &[],
+        build: metric_alarm,
+    },
+    TypeDef {
         name: "AWS::IAM::Role",
         name_property: Some("RoleName"),
         arn: |n| format!("arn:aws:iam::{ACCOUNT}:role/{n}"),
@@ -802,4 +810,93 @@ fn ssm_document(v: &Value, warnings: &mut Vec<String>) -> Result<ResourceSpec, I
         warnings.push(format!("Content: step {u} acts on AWS; Muster loads it and fails the step if it is reached"));
     }
     Ok(ResourceSpec::Runbook { name: p.required_string("Name")?, document: content })
+}
+
+fn metric_alarm(v: &Value, _: &mut Vec<String>) -> Result<ResourceSpec, Invalid> {
+    use muster_core::alarm::{AlarmSpec, ComparisonOperator, TreatMissingData};
+    use muster_core::metric::Dimension;
+    let p = Props::new(
+        v,
+        "",
+        &[
+            "AlarmName",
+            "AlarmDescription",
+            "ActionsEnabled",
+            "AlarmActions",
+            "OKActions",
+            "InsufficientDataActions",
+            "ComparisonOperator",
+            "DatapointsToAlarm",
+            "Dimensions",
+            "EvaluateLowSampleCountPercentile",
+            "EvaluationPeriods",
+            "ExtendedStatistic",
+            "MetricName",
+            "Metrics",
+            "Namespace",
+            "Period",
+            "Statistic",
+            "Tags",
+            "Threshold",
+            "ThresholdMetricId",
+            "TreatMissingData",
+            "Unit",
+        ],
+    )?;
+    if p.get("Metrics").is_some() || p.get("ThresholdMetricId").is_some() {
+        return Err(Invalid::new("Metrics", "metric math alarms are not supported yet; alarm on one metric"));
+    }
+    let mut dimensions = Vec::new();
+    for (i, d) in p.list("Dimensions")?.iter().enumerate() {
+        let d = Props::new(d, &format!("Dimensions[{i}]"), &["Name", "Value"])?;
+        dimensions.push(Dimension { name: d.required_string("Name")?, value: d.required_string("Value")? });
+    }
+    let statistic = match (p.string("Statistic")?, p.string("ExtendedStatistic")?) {
+        (Some(s), None) | (None, Some(s)) => s,
+        (Some(_), Some(_)) => {
+            return Err(Invalid::new("ExtendedStatistic", "give Statistic or ExtendedStatistic, not both"));
+        }
+        (None, None) => return Err(Invalid::new("Statistic", "is required (or ExtendedStatistic)")),
+    };
+    let enum_value = |key: &str| -> Result<Option<Value>, Invalid> { Ok(p.string(key)?.map(Value::String)) };
+    let operator: ComparisonOperator = match enum_value("ComparisonOperator")? {
+        Some(v) => serde_json::from_value(v).map_err(|_| {
+            Invalid::new(
+                "ComparisonOperator",
+                "use GreaterThanOrEqualToThreshold, GreaterThanThreshold, LessThanThreshold or LessThanOrEqualToThreshold (anomaly detection bands are not supported)",
+            )
+        })?,
+        None => return Err(Invalid::new("ComparisonOperator", "is required")),
+    };
+    let treat: TreatMissingData = match enum_value("TreatMissingData")? {
+        Some(v) => serde_json::from_value(v)
+            .map_err(|_| Invalid::new("TreatMissingData", "use missing, breaching, notBreaching or ignore"))?,
+        None => TreatMissingData::Missing,
+    };
+    let threshold = match p.string("Threshold")? {
+        Some(s) => {
+            s.trim().parse::<f64>().map_err(|_| Invalid::new("Threshold", format!("must be a number, got {s:?}")))?
+        }
+        None => return Err(Invalid::new("Threshold", "is required")),
+    };
+    let spec = AlarmSpec {
+        name: p.required_string("AlarmName")?,
+        description: p.string("AlarmDescription")?,
+        namespace: p.required_string("Namespace")?,
+        metric_name: p.required_string("MetricName")?,
+        dimensions,
+        statistic,
+        period: int(&p, "Period", 60)?,
+        evaluation_periods: int(&p, "EvaluationPeriods", 0)?,
+        datapoints_to_alarm: p.get("DatapointsToAlarm").map(|_| int(&p, "DatapointsToAlarm", 0)).transpose()?,
+        threshold,
+        comparison_operator: operator,
+        treat_missing_data: treat,
+        actions_enabled: p.string("ActionsEnabled")?.is_none_or(|s| s != "false"),
+        alarm_actions: p.strings("AlarmActions")?,
+        ok_actions: p.strings("OKActions")?,
+        insufficient_data_actions: p.strings("InsufficientDataActions")?,
+        unit: p.string("Unit")?,
+    };
+    Ok(ResourceSpec::Alarm(spec.validate()?))
 }

@@ -203,8 +203,22 @@ fn the_reference_scenario_loads_with_its_known_quirks() {
         plan.warnings
     );
     assert!(plan.warnings.iter().any(|w| w.contains("AutomationRole") && w.contains("IAM")), "{:?}", plan.warnings);
-    let skipped: Vec<&str> = plan.skipped.iter().map(|s| s.resource_type.as_str()).collect();
-    assert_eq!(skipped, ["AWS::CloudWatch::Alarm"], "only the alarm is left for a later capability");
+    assert!(plan.skipped.is_empty(), "every resource is supported: {:?}", plan.skipped);
+    let ResourceSpec::Alarm(alarm) = &plan.resources.iter().find(|r| r.logical_id == "VpnAlarm").expect("alarm").spec
+    else {
+        panic!("an alarm")
+    };
+    assert_eq!(alarm.name, "VPN connection vpn-0123456789abcdef0 status alarm");
+    assert_eq!((alarm.namespace.as_str(), alarm.metric_name.as_str()), ("AWS/VPN", "TunnelState"));
+    assert_eq!(alarm.dimension_map()["VpnId"], "vpn-0123456789abcdef0");
+    assert_eq!((alarm.statistic.as_str(), alarm.period, alarm.evaluation_periods), ("Minimum", 60, 1));
+    assert_eq!(alarm.threshold, 1.0);
+    assert_eq!(
+        alarm.alarm_actions,
+        [
+            "arn:aws:ssm-incidents::000000000000:response-plan/VPN connection vpn-0123456789abcdef0 incident response plan"
+        ]
+    );
     let ResourceSpec::ChatChannel(slack) =
         &plan.resources.iter().find(|r| r.logical_id == "SlackChannelConfiguration").expect("slack").spec
     else {
@@ -213,9 +227,13 @@ fn the_reference_scenario_loads_with_its_known_quirks() {
     assert_eq!(slack.target, "YourChannelID");
     assert_eq!(slack.topics, ["vpn-connection-status-notification"]);
 
-    let err = plan_stack("vpn", &source(text), &Options { skip_unsupported: false, ..opts.clone() })
+    let unknown = text.replace("AWS::CloudWatch::Alarm", "AWS::SQS::Queue");
+    let err = plan_stack("vpn", &source(&unknown), &Options { skip_unsupported: false, ..opts.clone() })
         .expect_err("unsupported");
     assert!(err.field.ends_with(".Type"));
+    let math = text.replace("      Statistic: Minimum\n", "      Metrics: []\n");
+    let err = plan_stack("vpn", &source(&math), &opts).expect_err("metric math");
+    assert!(err.field.ends_with("Metrics"), "{err}");
     let bad =
         Options { parameters: BTreeMap::from([("VpnConnectionId".into(), "nope".into())]), skip_unsupported: true };
     let err = plan_stack("vpn", &source(text), &bad).expect_err("bad parameter");
@@ -247,8 +265,51 @@ fn native_format_substitutes_parameters_and_merges_files() {
     let typo = Source { name: "t.yaml".into(), content: b.content.replace("impact: 2", "impact: 7") };
     let err = plan_stack("n", &[a.clone(), typo], &Options::default()).expect_err("impact");
     assert_eq!(err.field, "responsePlans.vpn-down.incidentTemplate.impact");
-    let unknown = Source { name: "u.yaml".into(), content: "alarms: {}".into() };
-    assert_eq!(plan_stack("n", &[unknown], &Options::default()).expect_err("section").field, "alarms");
+    let unknown = Source { name: "u.yaml".into(), content: "monitors: {}".into() };
+    assert_eq!(plan_stack("n", &[unknown], &Options::default()).expect_err("section").field, "monitors");
+}
+
+#[test]
+fn native_alarms_and_runbooks() {
+    let file = Source {
+        name: "detect.yaml".into(),
+        content: r#"
+parameters:
+  host: {default: web-1}
+runbooks:
+  check-web:
+    schemaVersion: "0.3"
+    mainSteps:
+      - name: wait
+        action: aws:sleep
+        inputs: {Duration: PT1S}
+alarms:
+  web-errors:
+    namespace: Web
+    metricName: Errors
+    dimensions: [{name: Host, value: "${host}"}]
+    statistic: Sum
+    period: 60
+    evaluationPeriods: 5
+    datapointsToAlarm: 3
+    threshold: 10
+    comparisonOperator: GreaterThanOrEqualToThreshold
+    treatMissingData: notBreaching
+    alarmActions: [web-down]
+"#
+        .into(),
+    };
+    let plan = plan_stack("d", std::slice::from_ref(&file), &Options::default()).expect("applies");
+    let alarm = plan.resources.iter().find(|r| r.logical_id == "alarms.web-errors").expect("alarm");
+    let ResourceSpec::Alarm(spec) = &alarm.spec else { panic!("an alarm") };
+    assert_eq!(spec.name, "web-errors");
+    assert_eq!(spec.dimension_map()["Host"], "web-1");
+    assert_eq!(spec.datapoints_to_alarm(), 3);
+    assert!(
+        plan.resources.iter().any(|r| matches!(&r.spec, ResourceSpec::Runbook { name, .. } if name == "check-web"))
+    );
+    let bad = Source { name: "b.yaml".into(), content: file.content.replace("period: 60", "period: 45") };
+    assert_eq!(plan_stack("d", &[bad], &Options::default()).expect_err("period").field, "alarms.web-errors.period");
 }
 
 const ONCALL_TEMPLATE: &str = r#"

@@ -1,6 +1,7 @@
 //! `muster`: the server (`muster serve`) and the client commands that talk to it.
 
 mod client;
+mod detection;
 mod oncall;
 mod paging;
 mod runbooks;
@@ -96,6 +97,12 @@ enum Command {
     /// Runbooks: validate, store, run, and answer their approvals.
     #[command(subcommand)]
     Runbook(RunbookCommand),
+    /// Send metric data, list series, show a metric's statistics.
+    #[command(subcommand)]
+    Metric(MetricCommand),
+    /// Metric alarms: list, show with history, set a state by hand.
+    #[command(subcommand)]
+    Alarm(AlarmCommand),
     /// Notifications sent to topics and chat channels, with their receipts.
     Notifications {
         #[arg(long)]
@@ -382,6 +389,75 @@ pub enum RunbookCommand {
 }
 
 #[derive(Subcommand)]
+pub enum MetricCommand {
+    /// Send one datum (as PutMetricData).
+    Put {
+        #[arg(long)]
+        namespace: String,
+        /// The metric's name.
+        #[arg(long = "name")]
+        metric_name: String,
+        /// A dimension, NAME=VALUE; repeat for more.
+        #[arg(long = "dimension", value_name = "NAME=VALUE")]
+        dimensions: Vec<String>,
+        #[arg(long, allow_negative_numbers = true)]
+        value: f64,
+        /// A CloudWatch unit (Count, Seconds, Percent, ...).
+        #[arg(long)]
+        unit: Option<String>,
+        /// When it was observed (RFC 3339); now when absent.
+        #[arg(long)]
+        timestamp: Option<String>,
+    },
+    /// The series that have data.
+    List {
+        #[arg(long)]
+        namespace: Option<String>,
+    },
+    /// A metric's statistic per period over the last hour (or --from/--to).
+    Get {
+        #[arg(long)]
+        namespace: String,
+        #[arg(long = "name")]
+        metric_name: String,
+        #[arg(long = "dimension", value_name = "NAME=VALUE")]
+        dimensions: Vec<String>,
+        #[arg(long, default_value = "Average")]
+        statistic: String,
+        #[arg(long, default_value_t = 60)]
+        period: u32,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AlarmCommand {
+    /// Alarms with their state (or only those in --state).
+    List {
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// An alarm, its state and reason, and its history.
+    Show {
+        name: String,
+    },
+    /// Set a state by hand to try the alarm's actions; the next evaluation puts it back.
+    SetState {
+        name: String,
+        /// OK, ALARM or INSUFFICIENT_DATA.
+        state: String,
+        #[arg(long)]
+        reason: String,
+    },
+    Delete {
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum TopicCommand {
     List,
     /// Tell a topic's subscribers and chat channels.
@@ -472,6 +548,8 @@ fn main() -> ExitCode {
             Command::Engagement(c) => paging::engagement(&cli.client, c).await,
             Command::Topic(c) => paging::topic(&cli.client, c).await,
             Command::Runbook(c) => runbooks::runbook(&cli.client, c).await,
+            Command::Metric(c) => detection::metric(&cli.client, c).await,
+            Command::Alarm(c) => detection::alarm(&cli.client, c).await,
             Command::Notifications { incident } => paging::notifications(&cli.client, incident).await,
         }
     });

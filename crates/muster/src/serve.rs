@@ -44,6 +44,8 @@ struct FileConfig {
     slack_signing_secret: Option<String>,
     webhook_signing_secret: Option<String>,
     handoff_notice_minutes: Option<i64>,
+    /// Days metric data is kept (default 15).
+    metric_retention_days: Option<i64>,
     /// Message template overrides: pageSubject, pageText, notificationSubject, notificationText.
     #[serde(default)]
     message_templates: std::collections::BTreeMap<String, String>,
@@ -126,6 +128,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             secrets
         },
         http_policy: muster_engine::HttpPolicy { allow: file.runbook_http.allow, deny: file.runbook_http.deny },
+        metric_retention_days: match file.metric_retention_days {
+            Some(d) if !(1..=455).contains(&d) => anyhow::bail!("metricRetentionDays must be from 1 to 455"),
+            Some(d) => d,
+            None => 15,
+        },
     };
     let app = Application::build(config.clone()).await?;
     let addr = app.address()?;

@@ -174,34 +174,58 @@ fn apply_the_reference_template_from_the_cli() {
     let server = serve(&muster_store::testing::sqlite_url(), Some(ADMIN));
     let template = concat!(env!("CARGO_MANIFEST_DIR"), "/../muster-template/tests/fixtures/vpn-tunnel-down.cfn.yaml");
     let param = "VpnConnectionId=vpn-0123456789abcdef0";
-    let (ok, _, err) = server.muster(&["apply", "-f", template, "--stack", "vpn", "--param", param]);
-    assert!(!ok, "unsupported types are refused without --skip-unsupported");
-    assert!(err.contains("Resources.") && err.contains(".Type"), "{err}");
-    let (ok, out, _) = server.muster(&[
-        "apply",
-        "-f",
-        template,
-        "--stack",
-        "vpn",
-        "--param",
-        param,
-        "--skip-unsupported",
-        "--dry-run",
-    ]);
-    assert!(ok);
-    assert!(out.contains("would create") && out.contains("dry run"), "{out}");
+    let (ok, out, err) = server.muster(&["apply", "-f", template, "--stack", "vpn", "--param", param, "--dry-run"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("would create") && out.contains("dry run") && out.contains("VpnAlarm"), "{out}");
     assert_eq!(server.json(&["plan", "list"])["items"], serde_json::json!([]), "a dry run writes nothing");
-    let (ok, out, _) =
-        server.muster(&["apply", "-f", template, "--stack", "vpn", "--param", param, "--skip-unsupported"]);
-    assert!(ok);
-    assert!(out.contains("create") && out.contains("IncidentResponsePlan") && out.contains("skipped"), "{out}");
-    let (ok, out, _) =
-        server.muster(&["apply", "-f", template, "--stack", "vpn", "--param", param, "--skip-unsupported"]);
+    // The template exactly as given.
+    let (ok, out, err) = server.muster(&["apply", "-f", template, "--stack", "vpn", "--param", param]);
+    assert!(ok, "{err}");
+    assert!(out.contains("create") && out.contains("IncidentResponsePlan") && !out.contains("skipped"), "{out}");
+    let (ok, out, _) = server.muster(&["apply", "-f", template, "--stack", "vpn", "--param", param]);
     assert!(ok && out.contains("no changes"), "{out}");
+    // The tunnel reports down; the alarm opens the incident.
+    let (ok, out, err) = server.muster(&[
+        "metric",
+        "put",
+        "--namespace",
+        "AWS/VPN",
+        "--name",
+        "TunnelState",
+        "--dimension",
+        "VpnId=vpn-0123456789abcdef0",
+        "--value",
+        "0",
+    ]);
+    assert!(ok && out.contains("1 alarm evaluation"), "{out}{err}");
+    let mut open = serde_json::Value::Null;
+    for _ in 0..100 {
+        open = server.json(&["incident", "list"]);
+        if open["items"].as_array().is_some_and(|i| !i.is_empty()) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(open["items"][0]["title"], "VPN connection vpn-0123456789abcdef0 is DOWN", "{open}");
+    assert_eq!(open["items"][0]["impact"], 3);
+    let alarm = server.json(&["alarm", "show", "VPN connection vpn-0123456789abcdef0 status alarm"]);
+    assert_eq!(alarm["stateValue"], "ALARM");
+    let (ok, out, _) = server.muster(&["alarm", "list"]);
+    assert!(ok && out.contains("ALARM"), "{out}");
+    let stats = server.json(&[
+        "metric",
+        "get",
+        "--namespace",
+        "AWS/VPN",
+        "--name",
+        "TunnelState",
+        "--dimension",
+        "VpnId=vpn-0123456789abcdef0",
+        "--statistic",
+        "Minimum",
+    ]);
+    assert_eq!(stats["datapoints"][0]["value"], 0.0, "{stats}");
     let plan = "VPN connection vpn-0123456789abcdef0 incident response plan";
-    let v = server.json(&["incident", "start", "--plan", plan]);
-    assert_eq!(v["title"], "VPN connection vpn-0123456789abcdef0 is DOWN");
-    assert_eq!(v["impact"], 3);
     let v = server.json(&["incident", "start", "--plan", plan]);
     assert_eq!(v["outcome"], "deduplicated");
     let (ok, out, _) = server.muster(&["stack", "delete", "vpn"]);

@@ -1,5 +1,6 @@
 //! The native API under `/api/v1`.
 
+pub mod alarms;
 pub mod inbound;
 pub mod incidents;
 pub mod oncall;
@@ -80,6 +81,12 @@ pub fn routes() -> Router<AppState> {
         .route("/runbook-executions/{id}/reject", post(runbooks::reject))
         .route("/runbook-executions/{id}/cancel", post(runbooks::cancel))
         .route("/runbook-executions/{id}/retry", post(runbooks::retry))
+        .route("/metrics", get(alarms::list_metrics).post(alarms::put_metrics))
+        .route("/metrics/statistics", get(alarms::statistics))
+        .route("/alarms", get(alarms::list_alarms).post(alarms::create_alarm))
+        .route("/alarms/{name}", get(alarms::show_alarm).put(alarms::put_alarm).delete(alarms::delete_alarm))
+        .route("/alarms/{name}/history", get(alarms::alarm_history))
+        .route("/alarms/{name}/state", post(alarms::set_alarm_state))
 }
 
 /// Query parameters whose errors come back as JSON naming the parameter.
