@@ -175,6 +175,13 @@ pub enum Task {
     AlarmAction { alarm_id: String, state: String, target: String, changed_at: Timestamp },
     /// Delete metric data older than the retention, and come back later.
     PruneMetrics,
+    /// Route something received: match an event against rules, or turn an alert into an incident
+    /// change.
+    #[serde(rename_all = "camelCase")]
+    Route { inbound_id: String },
+    /// Check that a heartbeat integration was pinged within its interval.
+    #[serde(rename_all = "camelCase")]
+    CheckHeartbeat { integration_id: String },
 }
 
 impl Task {
@@ -192,6 +199,8 @@ impl Task {
             Task::EvaluateAlarm { .. } => "evaluate-alarm",
             Task::AlarmAction { .. } => "alarm-action",
             Task::PruneMetrics => "prune-metrics",
+            Task::Route { .. } => "route",
+            Task::CheckHeartbeat { .. } => "check-heartbeat",
         }
     }
 }

@@ -35,6 +35,10 @@ impl utoipa::PartialSchema for Impact {
 impl ToSchema for Impact {}
 
 impl Impact {
+    pub const CRITICAL: Impact = Impact(1);
+    pub const HIGH: Impact = Impact(2);
+    pub const MEDIUM: Impact = Impact(3);
+
     pub fn get(self) -> u8 {
         self.0
     }
@@ -590,6 +594,7 @@ mod tests {
             engagements: vec![],
             actions: vec![],
             integrations: Value::Null,
+            maintenance: Vec::new(),
             stack: None,
             created_at: now(),
             updated_at: now(),

@@ -13,11 +13,15 @@ pub mod engage;
 pub mod error;
 pub mod ical;
 pub mod incident;
+pub mod integration;
+pub mod maintenance;
 pub mod metric;
 pub mod pattern;
 pub mod plan;
 pub mod rotation;
+pub mod rule;
 pub mod runbook;
+pub mod silence;
 pub mod stack;
 pub mod topic;
 

@@ -57,6 +57,11 @@ pub struct ResponsePlanSpec {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub integrations: Value,
+    /// While one of these is active, alerts, alarms and rules do not open incidents from this plan:
+    /// what would have is recorded as suppressed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub maintenance: Vec<crate::maintenance::MaintenanceWindow>,
 }
 
 /// Plan names are what users type: letters, digits, spaces and `-_.:/`, 1 to 200 characters.
@@ -85,7 +90,12 @@ impl ResponsePlanSpec {
                 return Err(Invalid::new(format!("actions[{i}]"), "must be an object"));
             }
         }
+        let mut maintenance = Vec::with_capacity(self.maintenance.len());
+        for (i, w) in self.maintenance.into_iter().enumerate() {
+            maintenance.push(w.validate().map_err(|e| e.within(&format!("maintenance[{i}]")))?);
+        }
         Ok(Self {
+            maintenance,
             name: validate_name("name", &self.name)?,
             display_name: optional_text("displayName", self.display_name.as_deref(), 200)?,
             incident_template: self.incident_template.validate()?,
@@ -110,6 +120,9 @@ pub struct ResponsePlan {
     pub actions: Vec<Value>,
     #[schema(value_type = Object)]
     pub integrations: Value,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub maintenance: Vec<crate::maintenance::MaintenanceWindow>,
     /// The stack that manages this plan, if any; such a plan changes only through its stack.
     pub stack: Option<String>,
     pub created_at: Timestamp,
@@ -126,6 +139,7 @@ impl ResponsePlan {
             engagements: self.engagements.clone(),
             actions: self.actions.clone(),
             integrations: self.integrations.clone(),
+            maintenance: self.maintenance.clone(),
         }
     }
 }

@@ -41,6 +41,8 @@ pub enum ResourceSpec {
     },
     /// A metric alarm (`AWS::CloudWatch::Alarm`).
     Alarm(crate::alarm::AlarmSpec),
+    /// An event rule (`AWS::Events::Rule`).
+    Rule(crate::rule::RuleSpec),
     /// Kept with the stack (so it is reported and deleted with it) but with no Muster object behind
     /// it, such as a replication set, which has no meaning for a self-hosted server.
     Kept,
@@ -59,6 +61,7 @@ pub enum Kind {
     ContactPlan,
     Runbook,
     Alarm,
+    Rule,
     Kept,
 }
 
@@ -76,6 +79,7 @@ pub fn kind_of(resource_type: &str) -> Kind {
         "AWS::SSMContacts::Plan" => Kind::ContactPlan,
         "AWS::SSM::Document" | "Muster::Runbook" => Kind::Runbook,
         "AWS::CloudWatch::Alarm" | "Muster::Alarm" => Kind::Alarm,
+        "AWS::Events::Rule" | "Muster::Rule" => Kind::Rule,
         _ => Kind::Kept,
     }
 }
@@ -94,7 +98,7 @@ fn create_rank(d: &DesiredResource) -> u8 {
         ResourceSpec::ContactPlan { .. } => 3,
         ResourceSpec::Runbook { .. } => 0,
         // Alarms name plans and topics as their actions: made after them.
-        ResourceSpec::Alarm(_) => 5,
+        ResourceSpec::Alarm(_) | ResourceSpec::Rule(_) => 5,
         ResourceSpec::Kept => 5,
     }
 }
@@ -107,7 +111,7 @@ fn delete_rank(resource_type: &str) -> u8 {
         Kind::Subscription | Kind::ChatChannel | Kind::ContactPlan => 1,
         Kind::Topic => 4,
         Kind::Runbook => 4,
-        Kind::Alarm => 0,
+        Kind::Alarm | Kind::Rule => 0,
         Kind::Rotation => 2,
         Kind::Channel => 3,
         Kind::Contact => 4,

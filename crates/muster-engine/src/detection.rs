@@ -76,7 +76,9 @@ impl Engine {
             _ => None,
         };
         let outcome: Result<String, String> = if let Some(plan) = plan {
-            if state == StateValue::Alarm {
+            if let Some(w) = muster_core::maintenance::any_active(&plan.maintenance, now) {
+                Ok(format!("suppressed: response plan {} is in its maintenance window {}", plan.name, w.name))
+            } else if state == StateValue::Alarm {
                 self.open_from_alarm(&alarm, &plan, changed_at).await
             } else {
                 Ok(format!("response plan {} opens incidents on ALARM only; nothing to do", plan.name))
@@ -186,8 +188,28 @@ impl Engine {
         actor: &str,
         ctx: TriggerContext,
     ) -> Result<StartOutcome, String> {
+        self.start_from(req, Some(plan), actor, ctx).await
+    }
+
+    /// Starts an incident built from the trigger alone (no response plan).
+    pub async fn start_plain(
+        &self,
+        req: StartRequest,
+        actor: &str,
+        ctx: TriggerContext,
+    ) -> Result<StartOutcome, String> {
+        self.start_from(req, None, actor, ctx).await
+    }
+
+    async fn start_from(
+        &self,
+        req: StartRequest,
+        plan: Option<&ResponsePlan>,
+        actor: &str,
+        ctx: TriggerContext,
+    ) -> Result<StartOutcome, String> {
         let now = self.now();
-        let mut new = prepare_start(req, Some(plan), actor, now).map_err(|e| e.to_string())?;
+        let mut new = prepare_start(req, plan, actor, now).map_err(|e| e.to_string())?;
         new.resources = ctx.resources;
         new.related = ctx
             .related

@@ -9,12 +9,14 @@
 mod detection;
 pub mod links;
 mod notifiers;
+mod routing;
 pub mod runbook;
 mod tasks;
 pub mod templates;
 
 pub use detection::TriggerContext;
 pub use notifiers::{Notifiers, ProviderConfig};
+pub use routing::{alert_payload, heartbeat_alert, heartbeat_job, incident_dedupe};
 
 use jiff::{SignedDuration, Timestamp};
 use muster_core::Clock;

@@ -61,6 +61,7 @@ async fn alarms_over_simulated_minutes(backend: Backend) {
         engagements: vec![],
         actions: vec![],
         integrations: serde_json::Value::Null,
+        maintenance: Vec::new(),
     };
     store.create_plan(&plan, t0()).await.expect("plan");
     let spec = AlarmSpec {
@@ -177,4 +178,79 @@ async fn sqlite_alarms_over_simulated_minutes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_alarms_over_simulated_minutes() {
     alarms_over_simulated_minutes(Backend::Postgres).await;
+}
+
+/// A heartbeat that stops opens an incident once its interval passes; the next ping resolves it.
+async fn heartbeats_over_simulated_time(backend: Backend) {
+    use muster_core::alert::AlertAction;
+    use muster_core::integration::{INBOUND_ALERT, IntegrationSpec, IntegrationType};
+    use muster_store::NewInbound;
+    let Some(url) = fresh_url(backend).await else { return };
+    let store = Arc::new(SqlStore::connect(&url).await.expect("store"));
+    let clock = Arc::new(ManualClock::new(t0()));
+    let config = EngineConfig { handoff_notice_minutes: 0, ..Default::default() };
+    let engine = Engine::new(store.clone(), clock.clone(), &ProviderConfig::default(), config).await.expect("engine");
+    let spec: IntegrationSpec = serde_json::from_value(
+        serde_json::json!({"name": "nightly-backup", "type": "heartbeat", "intervalSeconds": 600}),
+    )
+    .expect("shape");
+    let spec = spec.validate().expect("valid");
+    assert_eq!(spec.kind, IntegrationType::Heartbeat);
+    let hb = store.create_integration(&spec, "hash", "mk123456", t0()).await.expect("integration");
+    store
+        .enqueue(&[muster_engine::heartbeat_job(&hb.id, t0() + SignedDuration::from_mins(10))], t0())
+        .await
+        .expect("job");
+    let ping = |at: Timestamp| {
+        let hb = hb.clone();
+        let store = store.clone();
+        async move {
+            let alert = muster_engine::heartbeat_alert(&hb, AlertAction::Resolve, at, at);
+            let item = NewInbound {
+                id: muster_core::new_id(),
+                kind: INBOUND_ALERT,
+                integration_id: Some(hb.id.clone()),
+                payload: muster_engine::alert_payload(&alert),
+            };
+            let next = muster_engine::heartbeat_job(&hb.id, at + SignedDuration::from_mins(10));
+            store.ingest(&[item], &[next], at).await.expect("ping");
+        }
+    };
+    let open = || async { store.list_incidents(&Default::default()).await.expect("list").items };
+    // Pings every 8 minutes for an hour: nothing opens.
+    for _ in 0..7 {
+        clock.advance(SignedDuration::from_mins(8));
+        ping(clock.now()).await;
+        engine.run_due().await.expect("run");
+    }
+    assert!(open().await.is_empty(), "pinged in time");
+    // Then silence: ten minutes after the last ping, the heartbeat is missed.
+    clock.advance(SignedDuration::from_mins(9));
+    engine.run_due().await.expect("run");
+    assert!(open().await.is_empty(), "not yet");
+    clock.advance(SignedDuration::from_mins(2));
+    engine.run_due().await.expect("check");
+    engine.run_due().await.expect("route");
+    let incidents = open().await;
+    assert_eq!(incidents.len(), 1);
+    assert_eq!(incidents[0].title, "Heartbeat nightly-backup missed");
+    assert_eq!(incidents[0].status, muster_core::incident::IncidentStatus::Open);
+    // A later check does not open a second one; the next ping resolves it.
+    clock.advance(SignedDuration::from_mins(30));
+    engine.run_due().await.expect("run");
+    assert_eq!(open().await.len(), 1);
+    ping(clock.now()).await;
+    engine.run_due().await.expect("route");
+    let incidents = open().await;
+    assert_eq!(incidents[0].status, muster_core::incident::IncidentStatus::Resolved);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_heartbeats_over_simulated_time() {
+    heartbeats_over_simulated_time(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_heartbeats_over_simulated_time() {
+    heartbeats_over_simulated_time(Backend::Postgres).await;
 }

@@ -112,6 +112,7 @@ impl World {
             engagements: vec![format!("arn:aws:ssm-contacts:local:000000000000:contact/{contact}")],
             actions: vec![],
             integrations: serde_json::Value::Null,
+            maintenance: Vec::new(),
         };
         let plan = match self.store.get_plan(&spec.name).await.expect("get") {
             Some(p) => p,

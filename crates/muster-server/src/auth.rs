@@ -18,6 +18,14 @@ pub fn generate_secret() -> String {
     format!("{TOKEN_PREFIX}{body}")
 }
 
+/// A new integration key: `mk` and 30 random base-62 characters (about 178 bits), 32 in all,
+/// because PagerDuty senders check that a routing key is 32 characters long.
+pub fn generate_key() -> String {
+    let mut rng = rand::rng();
+    let body: String = (0..30).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
+    format!("mk{body}")
+}
+
 pub fn hash_secret(secret: &str) -> String {
     let digest = Sha256::digest(secret.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()

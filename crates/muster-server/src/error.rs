@@ -19,6 +19,8 @@ pub enum ApiError {
     MethodNotAllowed,
     Conflict(Invalid),
     TooLarge(usize),
+    /// A sender past its rate: the message and the seconds to wait (sent as Retry-After).
+    TooManyRequests(String, u64),
     /// An upstream (a webhook, a provider) failed.
     BadGateway(String),
     Unavailable(String),
@@ -69,6 +71,10 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let retry_after = match &self {
+            ApiError::TooManyRequests(_, secs) => Some(*secs),
+            _ => None,
+        };
         let (status, code, message, field) = match self {
             ApiError::Invalid(i) => (StatusCode::BAD_REQUEST, "invalid", i.message, Some(i.field)),
             ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", m.to_string(), None),
@@ -87,6 +93,7 @@ impl IntoResponse for ApiError {
                 format!("the request body is larger than the limit of {limit} bytes"),
                 None,
             ),
+            ApiError::TooManyRequests(m, _) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests", m, None),
             ApiError::BadGateway(m) => (StatusCode::BAD_GATEWAY, "bad_gateway", m, None),
             ApiError::Unavailable(cause) => {
                 tracing::warn!(error = %cause, "database unavailable");
@@ -100,6 +107,9 @@ impl IntoResponse for ApiError {
         };
         let field = field.filter(|f| !f.is_empty());
         let mut res = (status, Json(ErrorBody { error: ErrorDetail { code, message, field } })).into_response();
+        if let Some(secs) = retry_after {
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+        }
         if status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert("www-authenticate", axum::http::HeaderValue::from_static("Bearer"));
         }

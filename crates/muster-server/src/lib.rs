@@ -6,6 +6,7 @@ mod api;
 pub mod auth;
 mod error;
 mod json;
+mod limit;
 mod metrics;
 mod openapi;
 
@@ -87,6 +88,8 @@ pub struct AppState {
     pub engine: Arc<muster_engine::Engine>,
     /// Provider settings, for verifying what providers send back (SMS replies, Slack buttons).
     pub providers: Arc<muster_engine::ProviderConfig>,
+    /// Per-integration rate limits on what senders post.
+    pub limiter: Arc<limit::Limiter>,
 }
 
 /// A built server: its listener is bound, its database migrated.
@@ -140,6 +143,7 @@ impl Application {
             http,
             engine: engine.clone(),
             providers: Arc::new(config.providers.clone()),
+            limiter: Arc::new(limit::Limiter::default()),
         };
         let router = router(state, config.body_limit);
         Ok(Self { listener, router, store, engine, database_url: config.database_url.clone(), generated_admin_token })
@@ -208,6 +212,16 @@ fn router(state: AppState, body_limit: usize) -> Router {
     Router::new()
         .nest("/api/v1", api::routes())
         .route("/api/openapi.json", get(openapi::serve))
+        .route("/api/v2/alerts", axum::routing::post(api::compat::alertmanager_v2))
+        .route("/api/v2/silences", get(api::silences::am_list).post(api::silences::am_create))
+        .route("/api/v2/silence/{id}", get(api::silences::am_show).delete(api::silences::am_expire))
+        .route("/integrations/alertmanager", axum::routing::post(api::compat::alertmanager_webhook))
+        .route("/integrations/grafana", axum::routing::post(api::compat::grafana_webhook))
+        .route("/integrations/generic", axum::routing::post(api::compat::generic_webhook))
+        .route("/integrations/sns", axum::routing::post(api::compat::sns_delivery))
+        .route("/integrations/heartbeat", get(api::compat::heartbeat).post(api::compat::heartbeat))
+        .route("/v2/enqueue", axum::routing::post(api::compat::pagerduty_enqueue))
+        .route("/v2/change/enqueue", axum::routing::post(api::compat::pagerduty_enqueue))
         .route("/integrations/twilio/sms", axum::routing::post(api::inbound::twilio_sms))
         .route("/integrations/slack/interactions", axum::routing::post(api::inbound::slack_interaction))
         .route("/ack/{page}", get(api::paging::ack_page_confirm).post(api::paging::ack_page_by_link))

@@ -34,6 +34,13 @@ pub struct Metrics {
     pub requests: Family<RequestLabels, Counter>,
     pub latency: Family<RouteLabels, Histogram>,
     pub incident_starts: Family<OutcomeLabels, Counter>,
+    pub inbound: Family<SourceLabels, Counter>,
+    pub throttled: Family<SourceLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceLabels {
+    pub source: String,
 }
 
 impl Metrics {
@@ -51,7 +58,15 @@ impl Metrics {
             "Incident starts by outcome: created, deduplicated, replayed",
             incident_starts.clone(),
         );
-        Self { registry, requests, latency, incident_starts }
+        let inbound = Family::<SourceLabels, Counter>::default();
+        let throttled = Family::<SourceLabels, Counter>::default();
+        registry.register("inbound_items", "Events and alerts received and recorded, by source", inbound.clone());
+        registry.register(
+            "inbound_throttled",
+            "Requests refused with 429 by an integration's rate limit",
+            throttled.clone(),
+        );
+        Self { registry, requests, latency, incident_starts, inbound, throttled }
     }
 
     pub fn encode(&self) -> String {
@@ -59,6 +74,14 @@ impl Metrics {
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+
+    pub fn count_inbound(&self, source: &str, n: usize) {
+        self.inbound.get_or_create(&SourceLabels { source: source.to_string() }).inc_by(n as u64);
+    }
+
+    pub fn count_throttled(&self, source: &str) {
+        self.throttled.get_or_create(&SourceLabels { source: source.to_string() }).inc();
     }
 
     pub fn count_start(&self, outcome: &str) {

@@ -1,6 +1,6 @@
 //! The OpenAPI document, generated from the handlers' annotations and the types' schemas.
 
-use crate::api::{alarms, incidents, oncall, paging, plans, runbooks, stacks, tokens, topics};
+use crate::api::{alarms, incidents, oncall, paging, plans, rules, runbooks, stacks, tokens, topics};
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -30,6 +30,9 @@ use utoipa::{Modify, OpenApi};
         runbooks::run, runbooks::executions, runbooks::execution, runbooks::approve, runbooks::reject, runbooks::cancel, runbooks::retry,
         alarms::put_metrics, alarms::list_metrics, alarms::statistics, alarms::list_alarms, alarms::create_alarm,
         alarms::put_alarm, alarms::show_alarm, alarms::delete_alarm, alarms::alarm_history, alarms::set_alarm_state,
+        rules::test_pattern, rules::list_rules, rules::create_rule, rules::put_rule, rules::show_rule, rules::delete_rule,
+        rules::put_events, rules::list_inbound, rules::show_inbound, rules::list_integrations, rules::create_integration,
+        rules::show_integration, rules::replace_integration, rules::delete_integration,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

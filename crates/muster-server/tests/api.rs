@@ -109,6 +109,10 @@ both_backends!(
     runbooks_script_branch_approval_sleep,
     runbook_parameters_are_only_data,
     response_plans_start_their_runbooks,
+    rules_and_events_open_incidents,
+    alertmanager_alerts_and_silences,
+    pagerduty_events_v2,
+    sns_grafana_and_generic,
 );
 
 async fn health_ready_metrics_and_openapi(app: TestApp) {
@@ -1664,4 +1668,313 @@ async fn slack_buttons_approve_a_runbook() {
     let done = until_status(&app, &id, &["Success", "Failed"]).await;
     assert_eq!(done["status"], "Success");
     assert_eq!(done["steps"][0]["approvals"][0]["by"], "ann (Slack)");
+}
+
+// ---- Detection: event rules, integrations, silences ----
+
+/// Polls (up to ten seconds) until `done` holds for what `get` answers; returns the last answer.
+async fn until(app: &TestApp, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..200 {
+        last = app.admin(Method::GET, path, None).await.1;
+        if done(&last) {
+            return last;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{path} never reached the expected state: {last}");
+}
+
+fn count(v: &Value) -> usize {
+    v["items"].as_array().map_or(0, Vec::len)
+}
+
+async fn integration(app: &TestApp, body: Value) -> String {
+    let (status, created) = app.admin(Method::POST, "/api/v1/integrations", Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let key = created["key"].as_str().expect("key").to_string();
+    assert_eq!(key.len(), 32);
+    key
+}
+
+async fn post_raw(
+    app: &TestApp,
+    path: &str,
+    key: Option<&str>,
+    body: &str,
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let mut req =
+        app.http.post(format!("{}{path}", app.base)).header("content-type", "text/plain").body(body.to_string());
+    if let Some(k) = key {
+        req = req.bearer_auth(k);
+    }
+    let res = req.send().await.expect("reaches the server");
+    let (status, headers) = (res.status(), res.headers().clone());
+    let text = res.text().await.expect("body");
+    (status, headers, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+async fn rules_and_events_open_incidents(app: TestApp) {
+    let test = |pattern: Value, event: Value| json!({"eventPattern": pattern, "event": event});
+    let event = json!({"source": "deployer", "detail-type": "Deploy", "detail": {"state": "failed", "ms": 300}});
+    let (status, r) = app
+        .admin(
+            Method::POST,
+            "/api/v1/rules/test",
+            Some(test(json!({"detail": {"state": [{"prefix": "fail"}]}}), event.clone())),
+        )
+        .await;
+    assert_eq!((status, r["result"].as_bool()), (StatusCode::OK, Some(true)));
+    let (_, r) = app
+        .admin(
+            Method::POST,
+            "/api/v1/rules/test",
+            Some(test(json!({"detail": {"ms": [{"numeric": ["<", 100]}]}}), event.clone())),
+        )
+        .await;
+    assert_eq!(r["result"], false);
+    let (status, r) = app
+        .admin(
+            Method::POST,
+            "/api/v1/rules/test",
+            Some(test(json!({"detail": {"ms": [{"numeric": [">", "a"]}]}}), event)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{r}");
+    assert!(r["error"]["field"].as_str().expect("field").starts_with("eventPattern.detail.ms"), "{r}");
+
+    let plan = json!({"name": "deploys", "incidentTemplate": {"title": "A deploy failed", "impact": 2, "dedupeString": "deploy-failed"}});
+    assert_eq!(app.admin(Method::POST, "/api/v1/response-plans", Some(plan)).await.0, StatusCode::CREATED);
+    let rule = json!({"name": "failed-deploys", "eventPattern": {"source": ["deployer"], "detail": {"state": ["failed"]}},
+        "targets": ["deploys"]});
+    let (status, created) = app.admin(Method::POST, "/api/v1/rules", Some(rule)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let bad = json!({"name": "bad", "eventPattern": {"source": "deployer"}});
+    let (status, err) = app.admin(Method::POST, "/api/v1/rules", Some(bad)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(err["error"]["field"], "eventPattern.source", "{err}");
+
+    let entries = json!({"entries": [
+        {"source": "deployer", "detail-type": "Deploy", "detail": {"state": "failed"}, "resources": ["arn:aws:ec2:local:000000000000:instance/i-1"]},
+        {"Source": "deployer", "DetailType": "Deploy", "Detail": "{\"state\": \"ok\"}"}
+    ]});
+    let (status, accepted) = app.admin(Method::POST, "/api/v1/events", Some(entries)).await;
+    assert_eq!(status, StatusCode::OK, "{accepted}");
+    assert_eq!(accepted["entries"].as_array().map(Vec::len), Some(2));
+    let list = until(&app, "/api/v1/incidents", |v| count(v) == 1).await;
+    let incident = &list["items"][0];
+    assert_eq!(incident["title"], "A deploy failed");
+    assert_eq!(incident["trigger"]["source"], "rule");
+    let (_, related) = app
+        .admin(Method::GET, &format!("/api/v1/incidents/{}/related-items", incident["id"].as_str().expect("id")), None)
+        .await;
+    assert!(related.to_string().contains("arn:aws:ec2:local:000000000000:instance/i-1"), "{related}");
+    let inbound = until(&app, "/api/v1/inbound", |v| {
+        v["items"].as_array().is_some_and(|i| i.iter().all(|x| x["status"] != "pending"))
+    })
+    .await;
+    let statuses: Vec<&str> =
+        inbound["items"].as_array().expect("items").iter().filter_map(|i| i["status"].as_str()).collect();
+    assert!(statuses.contains(&"routed") && statuses.contains(&"unmatched"), "{statuses:?}");
+    let (status, err) = app.admin(Method::POST, "/api/v1/events", Some(json!({"entries": [{"detail": {}}]}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(err["error"]["field"], "entries[0].source");
+}
+
+async fn alertmanager_alerts_and_silences(app: TestApp) {
+    let key = integration(&app, json!({"name": "prometheus", "type": "alertmanager"})).await;
+    let alert = |instance: &str, ends: Option<&str>| {
+        let mut a = json!({"labels": {"alertname": "HighLatency", "instance": instance, "severity": "critical"},
+            "annotations": {"summary": format!("Latency high on {instance}")}, "generatorURL": "http://prometheus.example/graph"});
+        if let Some(e) = ends {
+            a["endsAt"] = json!(e);
+        }
+        a
+    };
+    let body = |alerts: Vec<Value>| Value::Array(alerts).to_string();
+    let (status, _, err) = post_raw(&app, "/api/v2/alerts", None, &body(vec![alert("a", None)])).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{err}");
+    let (status, _, _) =
+        post_raw(&app, "/api/v2/alerts", Some(&key), &body(vec![alert("a", None), alert("b", None)])).await;
+    assert_eq!(status, StatusCode::OK);
+    let list = until(&app, "/api/v1/incidents?status=OPEN", |v| count(v) == 2).await;
+    let a = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["title"] == "Latency high on a")
+        .expect("a's incident")
+        .clone();
+    assert_eq!(a["impact"], 1, "severity critical is impact 1");
+    // The same alert again joins its incident; distinct label sets never merge.
+    post_raw(&app, "/api/v2/alerts", Some(&key), &body(vec![alert("a", None)])).await;
+    let a_path = format!("/api/v1/incidents/{}", a["id"].as_str().expect("id"));
+    until(&app, &a_path, |v| v["triggerCount"] == 2).await;
+    // Resolved (endsAt in the past) resolves it.
+    post_raw(&app, "/api/v2/alerts", Some(&key), &body(vec![alert("a", Some("2020-01-01T00:00:00Z"))])).await;
+    until(&app, &a_path, |v| v["status"] == "RESOLVED").await;
+
+    // A silence through Alertmanager's own API catches instance c.
+    let silence = json!({"matchers": [{"name": "instance", "value": "c", "isRegex": false, "isEqual": true}],
+        "startsAt": "2020-01-01T00:00:00Z", "endsAt": "2099-01-01T00:00:00Z", "createdBy": "amtool", "comment": "maintenance"});
+    let (status, _, created) = post_raw(&app, "/api/v2/silences", Some(&key), &silence.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let silence_id = created["silenceID"].as_str().expect("id").to_string();
+    post_raw(&app, "/api/v2/alerts", Some(&key), &body(vec![alert("c", None)])).await;
+    let inbound = until(&app, "/api/v1/inbound?status=suppressed", |v| count(v) == 1).await;
+    assert_eq!(inbound["items"][0]["outcome"]["silence"], silence_id.as_str());
+    assert_eq!(count(&app.admin(Method::GET, "/api/v1/incidents?status=OPEN", None).await.1), 1, "c opened nothing");
+    let listed = app
+        .http
+        .get(format!("{}/api/v2/silences?filter=instance%3D%22c%22", app.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("list");
+    let listed: Value = listed.json().await.expect("json");
+    assert_eq!(listed[0]["status"]["state"], "active", "{listed}");
+    let expired = app
+        .http
+        .delete(format!("{}/api/v2/silence/{silence_id}", app.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(expired.status(), StatusCode::OK);
+    let (_, shown) = app.admin(Method::GET, &format!("/api/v1/silences/{silence_id}"), None).await;
+    assert_eq!(shown["status"]["state"], "expired");
+
+    // The webhook format (version 4), with the key as ?key=.
+    let webhook = include_str!(
+        "../../muster-core/tests/fixtures/payloads/alertmanager/docsrs_alertmanager-webhook-types-0.1.0__sample-v4-payload.json"
+    );
+    let (status, _, accepted) = post_raw(&app, &format!("/integrations/alertmanager?key={key}"), None, webhook).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+    until(&app, "/api/v1/incidents?status=OPEN", |v| count(v) == 2).await;
+    let (status, _, err) = post_raw(&app, "/api/v2/alerts", Some(&key), "[{\"labels\": {}}]").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(err["error"]["field"], "[0].labels", "{err}");
+
+    // Maintenance windows, on an integration and on a response plan, record alerts as suppressed.
+    let window = json!([{"name": "upgrade", "timeZone": "Europe/Berlin", "start": "2020-01-01T00:00", "end": "2099-01-01T00:00"}]);
+    let quiet = integration(&app, json!({"name": "quiet", "type": "alertmanager", "maintenance": window})).await;
+    post_raw(&app, "/api/v2/alerts", Some(&quiet), &body(vec![alert("d", None)])).await;
+    let caught = until(&app, "/api/v1/inbound?integration=quiet", |v| v["items"][0]["status"] == "suppressed").await;
+    assert_eq!(caught["items"][0]["outcome"]["maintenanceWindow"], "upgrade");
+    let plan = json!({"name": "db", "incidentTemplate": {"title": "DB", "impact": 2}, "maintenance": window});
+    assert_eq!(app.admin(Method::POST, "/api/v1/response-plans", Some(plan)).await.0, StatusCode::CREATED);
+    let db = integration(&app, json!({"name": "db-alerts", "type": "alertmanager", "responsePlan": "db"})).await;
+    post_raw(&app, "/api/v2/alerts", Some(&db), &body(vec![alert("e", None)])).await;
+    let caught =
+        until(&app, "/api/v1/inbound?integration=db-alerts", |v| v["items"][0]["status"] == "suppressed").await;
+    assert_eq!(caught["items"][0]["outcome"]["responsePlan"], "db");
+    let bad = json!({"name": "bad-window", "type": "alertmanager", "maintenance": [{"name": "x", "timeZone": "Mars/Olympus", "start": "2020-01-01T00:00", "end": "2099-01-01T00:00"}]});
+    let (status, err) = app.admin(Method::POST, "/api/v1/integrations", Some(bad)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(err["error"]["field"], "maintenance[0].timeZone", "{err}");
+    assert_eq!(count(&app.admin(Method::GET, "/api/v1/incidents?status=OPEN", None).await.1), 2, "nothing opened");
+}
+
+async fn pagerduty_events_v2(app: TestApp) {
+    let key = integration(&app, json!({"name": "pd-senders", "type": "pagerduty"})).await;
+    let fixture =
+        include_str!("../../muster-core/tests/fixtures/payloads/pagerduty/pagerduty_developer-docs__trigger.jsonc");
+    let json_part = &fixture[fixture.find("*/").expect("comment") + 2..];
+    let mut trigger: Value = serde_json::from_str(json_part).expect("json");
+    trigger["routing_key"] = json!(key);
+    trigger.as_object_mut().expect("object").remove("dedup_key");
+    let (status, _, answer) = post_raw(&app, "/v2/enqueue", None, &trigger.to_string()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    assert_eq!((answer["status"].as_str(), answer["message"].as_str()), (Some("success"), Some("Event processed")));
+    let dedup = answer["dedup_key"].as_str().expect("a generated dedup key").to_string();
+    let list = until(&app, "/api/v1/incidents?status=OPEN", |v| count(v) == 1).await;
+    assert_eq!(list["items"][0]["title"], "Example alert on host1.example.com");
+    assert_eq!(list["items"][0]["impact"], 4, "severity info");
+    let id = list["items"][0]["id"].as_str().expect("id").to_string();
+
+    let mut bad = trigger.clone();
+    bad["payload"].as_object_mut().expect("payload").remove("summary");
+    let (status, _, answer) = post_raw(&app, "/v2/enqueue", None, &bad.to_string()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(answer["status"], "invalid event");
+    assert!(answer["errors"].as_array().is_some_and(|e| !e.is_empty()), "{answer}");
+    let mut stranger = trigger.clone();
+    stranger["routing_key"] = json!("0123456789abcdef0123456789abcdef");
+    assert_eq!(post_raw(&app, "/v2/enqueue", None, &stranger.to_string()).await.0, StatusCode::BAD_REQUEST);
+
+    let ack = json!({"routing_key": key, "dedup_key": dedup, "event_action": "acknowledge"});
+    assert_eq!(post_raw(&app, "/v2/enqueue", None, &ack.to_string()).await.0, StatusCode::ACCEPTED);
+    until(&app, &format!("/api/v1/incidents/{id}/timeline"), |v| v.to_string().contains("incident.acknowledged")).await;
+    let resolve = json!({"routing_key": key, "dedup_key": dedup, "event_action": "resolve"});
+    assert_eq!(post_raw(&app, "/v2/enqueue", None, &resolve.to_string()).await.0, StatusCode::ACCEPTED);
+    until(&app, &format!("/api/v1/incidents/{id}"), |v| v["status"] == "RESOLVED").await;
+
+    // Past its rate a key is told to wait, as PagerDuty does.
+    let slow = integration(&app, json!({"name": "slow", "type": "pagerduty", "ratePerMinute": 1})).await;
+    trigger["routing_key"] = json!(slow);
+    let mut throttled = None;
+    for _ in 0..3 {
+        let (status, headers, _) = post_raw(&app, "/v2/enqueue", None, &trigger.to_string()).await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            throttled = headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+        }
+    }
+    assert!(throttled.is_some_and(|s| (1..=60).contains(&s)), "a 429 with Retry-After: {throttled:?}");
+}
+
+async fn sns_grafana_and_generic(app: TestApp) {
+    let key = integration(&app, json!({"name": "cloudwatch", "type": "sns"})).await;
+    let confirm = json!({"Type": "SubscriptionConfirmation", "MessageId": "m-1", "Token": "t",
+        "TopicArn": "arn:aws:sns:us-east-1:123456789012:alarms", "Message": "You have chosen to subscribe",
+        "SubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=t", "Timestamp": "2026-11-30T08:00:00Z"});
+    let (status, _, _) = post_raw(&app, &format!("/integrations/sns?key={key}"), None, &confirm.to_string()).await;
+    assert_eq!(status, StatusCode::OK);
+    let shown = until(&app, "/api/v1/inbound?status=recorded", |v| count(v) == 1).await;
+    assert_eq!(shown["items"][0]["kind"], "subscription");
+    assert!(shown["items"][0]["payload"]["subscribeUrl"].as_str().expect("url").contains("ConfirmSubscription"));
+    let alarm = include_str!(
+        "../../muster-core/tests/fixtures/payloads/cloudwatch/aws-lambda-go__cloudwatch-alarm-sns-payload-single-metric.json"
+    );
+    let (status, _, accepted) = post_raw(&app, &format!("/integrations/sns?key={key}"), None, alarm).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+    let list = until(&app, "/api/v1/incidents?status=OPEN", |v| count(v) == 1).await;
+    let id = list["items"][0]["id"].as_str().expect("id").to_string();
+    assert!(
+        list["items"][0]["dedupeString"]
+            .as_str()
+            .expect("dedupe")
+            .contains("arn:aws:cloudwatch:REGION:ACCOUNT_NUMBER:alarm:EXAMPLE")
+    );
+    let ok = alarm.replace(r#"\"NewStateValue\": \"ALARM\""#, r#"\"NewStateValue\": \"OK\""#);
+    assert_ne!(ok, alarm);
+    post_raw(&app, &format!("/integrations/sns?key={key}"), None, &ok).await;
+    until(&app, &format!("/api/v1/incidents/{id}"), |v| v["status"] == "RESOLVED").await;
+
+    let gkey = integration(&app, json!({"name": "grafana", "type": "grafana"})).await;
+    let grafana =
+        include_str!("../../muster-core/tests/fixtures/payloads/grafana/grafana_webhook-notifier_example.json");
+    assert_eq!(post_raw(&app, "/integrations/grafana", Some(&gkey), grafana).await.0, StatusCode::ACCEPTED);
+    until(&app, "/api/v1/incidents?status=OPEN", |v| count(v) == 2).await;
+    // A Grafana key does not open the SNS door.
+    assert_eq!(post_raw(&app, &format!("/integrations/sns?key={gkey}"), None, alarm).await.0, StatusCode::BAD_REQUEST);
+
+    let mapping = json!({"title": "/check", "impact": "/level", "dedupe": "/id", "action": "/state"});
+    let key = integration(&app, json!({"name": "uptime", "type": "generic", "mapping": mapping})).await;
+    let down = json!({"check": "Homepage down", "level": "critical", "id": "home", "state": "down"});
+    assert_eq!(post_raw(&app, "/integrations/generic", Some(&key), &down.to_string()).await.0, StatusCode::ACCEPTED);
+    let list = until(&app, "/api/v1/incidents?status=OPEN", |v| count(v) == 3).await;
+    let home = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["title"] == "Homepage down")
+        .expect("generic incident")
+        .clone();
+    assert_eq!(home["impact"], 1);
+    let up = json!({"check": "Homepage down", "level": "critical", "id": "home", "state": "resolved"});
+    post_raw(&app, "/integrations/generic", Some(&key), &up.to_string()).await;
+    until(&app, &format!("/api/v1/incidents/{}", home["id"].as_str().expect("id")), |v| v["status"] == "RESOLVED")
+        .await;
+    let (status, _, err) = post_raw(&app, "/integrations/generic", Some(&key), "{\"level\": 1}").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
 }

@@ -6,6 +6,7 @@
 
 mod alarms;
 mod error;
+mod inbound;
 mod oncall;
 mod paging;
 mod runbooks;
@@ -15,6 +16,7 @@ mod topics;
 
 pub use alarms::{AlarmChange, Series, evaluate_job, parse_dimensions_key};
 pub use error::StoreError;
+pub use inbound::{InboundQuery, InboundUpdate, NewInbound};
 pub use paging::{Acked, Effects, Finish, PageUpdate};
 pub use runbooks::ExecutionChange;
 pub use sql::SqlStore;
@@ -30,9 +32,11 @@ use muster_core::engage::{Engagement, Job, NewJob, Page};
 use muster_core::incident::{
     Incident, IncidentPatch, IncidentStatus, NewEvent, NewIncident, RelatedItem, TimelineEvent,
 };
+use muster_core::integration::{Inbound, Integration, IntegrationSpec};
 use muster_core::metric::{Datapoint, Dimensions};
 use muster_core::plan::{ResponsePlan, ResponsePlanSpec};
 use muster_core::rotation::{Override, Rotation, RotationSpec};
+use muster_core::rule::{Rule, RuleSpec};
 use muster_core::runbook::{Document, Execution, Runbook};
 use muster_core::stack::{ApplyReport, StackPlan, StackResource};
 use muster_core::topic::{ChatChannel, ChatChannelSpec, Notification, Subscription, Topic, TopicSpec};
@@ -345,4 +349,48 @@ pub trait Store: Send + Sync + 'static {
     /// Sets an alarm's state by hand, with its actions; `None` when there is no such alarm, else
     /// whether the state changed.
     async fn set_alarm_state(&self, key: &str, evaluation: &Evaluation, now: Timestamp) -> Result<Option<bool>>;
+
+    /// Creates (no `key`, or no such rule) or replaces an event rule; true when created.
+    async fn put_rule(&self, key: Option<&str>, spec: &RuleSpec, now: Timestamp) -> Result<(Rule, bool)>;
+    /// By name or id.
+    async fn get_rule(&self, key: &str) -> Result<Option<Rule>>;
+    async fn list_rules(&self) -> Result<Vec<Rule>>;
+    async fn delete_rule(&self, key: &str) -> Result<bool>;
+
+    /// Creates an integration whose key hashes to `key_hash`; `Conflict` naming `name` when taken.
+    async fn create_integration(
+        &self,
+        spec: &IntegrationSpec,
+        key_hash: &str,
+        key_prefix: &str,
+        now: Timestamp,
+    ) -> Result<Integration>;
+    async fn replace_integration(
+        &self,
+        key: &str,
+        spec: &IntegrationSpec,
+        now: Timestamp,
+    ) -> Result<Option<Integration>>;
+    /// By name or id.
+    async fn get_integration(&self, key: &str) -> Result<Option<Integration>>;
+    async fn integration_by_key(&self, key_hash: &str) -> Result<Option<Integration>>;
+    async fn list_integrations(&self) -> Result<Vec<Integration>>;
+    async fn delete_integration(&self, key: &str) -> Result<bool>;
+
+    /// Writes received items, each with the job that routes it, and any other jobs, in one
+    /// transaction: once this returns, nothing received is lost.
+    async fn ingest(&self, items: &[NewInbound], extra: &[NewJob], now: Timestamp) -> Result<()>;
+    async fn get_inbound(&self, id: &str) -> Result<Option<Inbound>>;
+    /// Newest first.
+    async fn list_inbound(&self, query: &InboundQuery) -> Result<Vec<Inbound>>;
+    /// The open incident with this dedupe string.
+    async fn open_incident_by_dedupe(&self, dedupe: &str) -> Result<Option<String>>;
+
+    /// Writes a silence (replacing one with its id).
+    async fn put_silence(&self, silence: &muster_core::silence::Silence) -> Result<()>;
+    async fn get_silence(&self, id: &str) -> Result<Option<muster_core::silence::Silence>>;
+    /// Newest first, at most 1000.
+    async fn list_silences(&self) -> Result<Vec<muster_core::silence::Silence>>;
+    /// The id of an active silence that mutes these labels.
+    async fn silence_for(&self, labels: &BTreeMap<String, String>, now: Timestamp) -> Result<Option<String>>;
 }

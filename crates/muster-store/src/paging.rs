@@ -26,6 +26,8 @@ pub struct Effects {
     pub execution: Option<crate::runbooks::ExecutionChange>,
     /// An alarm evaluation's verdict; written with its history and actions only on a change.
     pub alarm: Option<crate::alarms::AlarmChange>,
+    /// What routing decided for an inbound item.
+    pub inbound: Option<crate::inbound::InboundUpdate>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -268,6 +270,9 @@ impl SqlStore {
                 return Ok(Finish::Guarded);
             }
             crate::runbooks::apply_change(&mut tx, change, now).await?;
+        }
+        if let Some(u) = &effects.inbound {
+            crate::inbound::apply_update(&mut tx, u, now).await?;
         }
         if let Some(change) = &effects.alarm {
             crate::alarms::apply_change(&mut tx, change, self.lock(), now).await?;

@@ -7,6 +7,7 @@
 //! a shared pool with row locks.
 
 use crate::error::{is_unique_violation, refuse_managed};
+use crate::inbound::{InboundQuery, NewInbound};
 use crate::oncall;
 use crate::paging::{Acked, Effects, Finish};
 use crate::topics::{Named, Outgoing};
@@ -21,9 +22,11 @@ use muster_core::engage::{Engagement, EngagementStatus, Job, NewJob, Page, Task}
 use muster_core::incident::{
     Incident, IncidentPatch, IncidentStatus, NewEvent, NewIncident, PlanRef, RelatedItem, TimelineEvent, apply_patch,
 };
+use muster_core::integration::{Inbound, Integration, IntegrationSpec};
 use muster_core::metric::{Datapoint, Dimensions};
 use muster_core::plan::{ResponsePlan, ResponsePlanSpec};
 use muster_core::rotation::{Override, Rotation, RotationSpec};
+use muster_core::rule::{Rule, RuleSpec};
 use muster_core::runbook::{Document, Execution, Runbook};
 use muster_core::stack::{
     ApplyReport, ChangeAction, DesiredResource, Kind, ResourceSpec, StackPlan, StackResource, diff, kind_of,
@@ -202,6 +205,7 @@ fn plan_from_row(r: &AnyRow) -> Result<ResponsePlan> {
         engagements: spec.engagements,
         actions: spec.actions,
         integrations: spec.integrations,
+        maintenance: spec.maintenance,
         stack: r.try_get("stack")?,
         created_at: ts(r.try_get("created_at")?)?,
         updated_at: ts(r.try_get("updated_at")?)?,
@@ -531,6 +535,9 @@ impl SqlStore {
             ResourceSpec::Alarm(spec) => {
                 crate::alarms::insert_alarm(conn, spec, Some(stack), now).await.map_err(|e| within(e, &d.logical_id))
             }
+            ResourceSpec::Rule(spec) => {
+                crate::inbound::insert_rule(conn, spec, Some(stack), now).await.map_err(|e| within(e, &d.logical_id))
+            }
             ResourceSpec::Kept => Ok(new_id()),
         }
     }
@@ -594,6 +601,7 @@ impl SqlStore {
                 crate::runbooks::update_runbook(conn, physical_id, name, document, now).await
             }
             ResourceSpec::Alarm(spec) => crate::alarms::update_alarm(conn, physical_id, spec, now).await,
+            ResourceSpec::Rule(spec) => crate::inbound::update_rule(conn, physical_id, spec, now).await,
             ResourceSpec::Kept => Ok(()),
         }
     }
@@ -621,6 +629,7 @@ impl SqlStore {
             }
             Kind::Runbook => crate::runbooks::delete_runbook(conn, id).await?,
             Kind::Alarm => crate::alarms::delete_alarm(conn, id).await?,
+            Kind::Rule => crate::inbound::delete_rule(conn, id).await?,
             Kind::Kept => {}
         }
         Ok(())
@@ -1439,6 +1448,93 @@ impl Store for SqlStore {
 
     async fn set_alarm_state(&self, key: &str, evaluation: &Evaluation, now: Timestamp) -> Result<Option<bool>> {
         self.set_alarm_state_impl(key, evaluation, now).await
+    }
+
+    async fn put_rule(&self, key: Option<&str>, spec: &RuleSpec, now: Timestamp) -> Result<(Rule, bool)> {
+        self.put_rule_impl(key, spec, now).await
+    }
+
+    async fn get_rule(&self, key: &str) -> Result<Option<Rule>> {
+        self.get_rule_impl(key).await
+    }
+
+    async fn list_rules(&self) -> Result<Vec<Rule>> {
+        self.list_rules_impl().await
+    }
+
+    async fn delete_rule(&self, key: &str) -> Result<bool> {
+        self.delete_rule_impl(key).await
+    }
+
+    async fn create_integration(
+        &self,
+        spec: &IntegrationSpec,
+        key_hash: &str,
+        key_prefix: &str,
+        now: Timestamp,
+    ) -> Result<Integration> {
+        self.create_integration_impl(spec, key_hash, key_prefix, now).await
+    }
+
+    async fn replace_integration(
+        &self,
+        key: &str,
+        spec: &IntegrationSpec,
+        now: Timestamp,
+    ) -> Result<Option<Integration>> {
+        self.replace_integration_impl(key, spec, now).await
+    }
+
+    async fn get_integration(&self, key: &str) -> Result<Option<Integration>> {
+        self.get_integration_impl(key).await
+    }
+
+    async fn integration_by_key(&self, key_hash: &str) -> Result<Option<Integration>> {
+        self.integration_by_key_impl(key_hash).await
+    }
+
+    async fn list_integrations(&self) -> Result<Vec<Integration>> {
+        self.list_integrations_impl().await
+    }
+
+    async fn delete_integration(&self, key: &str) -> Result<bool> {
+        self.delete_integration_impl(key).await
+    }
+
+    async fn ingest(&self, items: &[NewInbound], extra: &[NewJob], now: Timestamp) -> Result<()> {
+        self.ingest_impl(items, extra, now).await
+    }
+
+    async fn get_inbound(&self, id: &str) -> Result<Option<Inbound>> {
+        self.get_inbound_impl(id).await
+    }
+
+    async fn list_inbound(&self, query: &InboundQuery) -> Result<Vec<Inbound>> {
+        self.list_inbound_impl(query).await
+    }
+
+    async fn open_incident_by_dedupe(&self, dedupe: &str) -> Result<Option<String>> {
+        self.open_incident_by_dedupe_impl(dedupe).await
+    }
+
+    async fn put_silence(&self, silence: &muster_core::silence::Silence) -> Result<()> {
+        self.put_silence_impl(silence).await
+    }
+
+    async fn get_silence(&self, id: &str) -> Result<Option<muster_core::silence::Silence>> {
+        self.get_silence_impl(id).await
+    }
+
+    async fn list_silences(&self) -> Result<Vec<muster_core::silence::Silence>> {
+        self.list_silences_impl().await
+    }
+
+    async fn silence_for(
+        &self,
+        labels: &std::collections::BTreeMap<String, String>,
+        now: Timestamp,
+    ) -> Result<Option<String>> {
+        self.silence_for_impl(labels, now).await
     }
 }
 

@@ -40,6 +40,7 @@ fn plan_spec(name: &str, title: &str) -> ResponsePlanSpec {
         engagements: vec![],
         actions: vec![],
         integrations: serde_json::Value::Null,
+        maintenance: Vec::new(),
     }
 }
 

@@ -35,6 +35,7 @@ const SECTIONS: &[&str] = &[
     "runbooks",
     "responsePlans",
     "alarms",
+    "rules",
     "description",
 ];
 const PARAMETER_KEYS: &[(&str, &str)] = &[
@@ -224,6 +225,18 @@ pub(crate) fn plan(stack: &str, docs: &[(&Source, Value)], options: &Options) ->
             resource_type: "Muster::Alarm".into(),
             properties: value,
             spec: ResourceSpec::Alarm(spec),
+        });
+    }
+    for (name, def) in merged.remove("rules").unwrap_or_default() {
+        let path = format!("rules.{name}");
+        let value = substitute(&Value::Object(named(def, "name", &name, &path)?), &values, &path)?;
+        let spec: muster_core::rule::RuleSpec = typed(&value, &path)?;
+        let spec = spec.validate().map_err(|e| e.within(&path))?;
+        resources.push(DesiredResource {
+            logical_id: path,
+            resource_type: "Muster::Rule".into(),
+            properties: value,
+            spec: ResourceSpec::Rule(spec),
         });
     }
 

@@ -116,6 +116,14 @@ const TYPES: &[TypeDef] = &[
         build: metric_alarm,
     },
     TypeDef {
+        name: "AWS::Events::Rule",
+        name_property: Some("Name"),
+        arn: |n| format!("arn:aws:events:{REGION}:{ACCOUNT}:rule/{n}"),
+        name_attributes: &[],
+        arn_attributes: &[],
+        build: event_rule,
+    },
+    TypeDef {
         name: "AWS::IAM::Role",
         name_property: Some("RoleName"),
         arn: |n| format!("arn:aws:iam::{ACCOUNT}:role/{n}"),
@@ -300,6 +308,7 @@ fn response_plan(v: &Value, warnings: &mut Vec<String>) -> Result<ResourceSpec, 
         engagements,
         actions,
         integrations: p.get("Integrations").cloned().unwrap_or(Value::Null),
+        maintenance: Vec::new(),
     };
     // The plan's own checks, with fields spelled as the template spells them.
     let spec = spec.validate().map_err(|e| {
@@ -899,4 +908,55 @@ fn metric_alarm(v: &Value, _: &mut Vec<String>) -> Result<ResourceSpec, Invalid>
         unit: p.string("Unit")?,
     };
     Ok(ResourceSpec::Alarm(spec.validate()?))
+}
+
+fn event_rule(v: &Value, warnings: &mut Vec<String>) -> Result<ResourceSpec, Invalid> {
+    use muster_core::rule::{RuleSpec, RuleState};
+    let p = Props::new(
+        v,
+        "",
+        &["Name", "Description", "EventPattern", "State", "Targets", "EventBusName", "ScheduleExpression", "RoleArn"],
+    )?;
+    if p.get("ScheduleExpression").is_some() {
+        return Err(Invalid::new("ScheduleExpression", "scheduled rules are not supported; give an EventPattern"));
+    }
+    let pattern = match p.get("EventPattern") {
+        Some(Value::String(text)) => {
+            serde_json::from_str(text).map_err(|e| Invalid::new("EventPattern", format!("is not JSON: {e}")))?
+        }
+        Some(v @ Value::Object(_)) => v.clone(),
+        _ => return Err(Invalid::new("EventPattern", "is required: an event pattern, as an object or JSON text")),
+    };
+    if let Some(bus) = p.string("EventBusName")?
+        && bus != "default"
+    {
+        warnings.push(format!("EventBusName {bus:?}: Muster has one event bus; events sent to it are matched"));
+    }
+    let state = match p.string("State")?.as_deref() {
+        None | Some("ENABLED") | Some("ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS") => RuleState::Enabled,
+        Some("DISABLED") => RuleState::Disabled,
+        Some(other) => return Err(Invalid::new("State", format!("{other:?}: use ENABLED or DISABLED"))),
+    };
+    let mut targets = Vec::new();
+    for (i, t) in p.list("Targets")?.iter().enumerate() {
+        let path = format!("Targets[{i}]");
+        let t = Props::new(
+            t,
+            &path,
+            &["Arn", "Id", "Input", "InputPath", "InputTransformer", "RoleArn", "RetryPolicy", "DeadLetterConfig"],
+        )?;
+        if t.get("Input").is_some() || t.get("InputPath").is_some() || t.get("InputTransformer").is_some() {
+            warnings
+                .push(format!("{path}: input transformation is not applied; the target receives the event as matched"));
+        }
+        targets.push(t.required_string("Arn")?);
+    }
+    let spec = RuleSpec {
+        name: p.required_string("Name")?,
+        description: p.string("Description")?,
+        event_pattern: pattern,
+        state,
+        targets,
+    };
+    Ok(ResourceSpec::Rule(spec.validate()?))
 }

@@ -308,6 +308,16 @@ alarms:
     assert!(
         plan.resources.iter().any(|r| matches!(&r.spec, ResourceSpec::Runbook { name, .. } if name == "check-web"))
     );
+    let rule = Source {
+        name: "rules.yaml".into(),
+        content: "rules:\n  deploys:\n    eventPattern: {source: [deployer], detail: {state: [failed]}}\n    targets: [web-down]\n".into(),
+    };
+    let plan = plan_stack("d", &[file.clone(), rule.clone()], &Options::default()).expect("applies");
+    let r = plan.resources.iter().find(|r| r.logical_id == "rules.deploys").expect("rule");
+    assert!(matches!(&r.spec, ResourceSpec::Rule(spec) if spec.targets == ["web-down"]));
+    let bad_rule = Source { name: "r.yaml".into(), content: rule.content.replace("[deployer]", "deployer") };
+    let err = plan_stack("d", &[bad_rule], &Options::default()).expect_err("pattern");
+    assert_eq!(err.field, "rules.deploys.eventPattern.source");
     let bad = Source { name: "b.yaml".into(), content: file.content.replace("period: 60", "period: 45") };
     assert_eq!(plan_stack("d", &[bad], &Options::default()).expect_err("period").field, "alarms.web-errors.period");
 }
@@ -446,4 +456,49 @@ rotations:
     let bad = text.replace("type: SMS", "type: PIGEON");
     let err = plan_stack("team", &source(&bad), &Options::default()).expect_err("type");
     assert_eq!(err.field, "contacts.ann.channels[1].type");
+}
+
+#[test]
+fn event_rules_from_cloudformation() {
+    let text = r#"
+Resources:
+  Plan:
+    Type: AWS::SSMIncidents::ResponsePlan
+    Properties:
+      Name: ec2-stopped
+      IncidentTemplate: {Title: An instance stopped, Impact: 3}
+  Stopped:
+    Type: AWS::Events::Rule
+    Properties:
+      Name: ec2-stopped
+      EventPattern:
+        source: [aws.ec2]
+        detail-type: [EC2 Instance State-change Notification]
+        detail: {state: [stopped]}
+      Targets:
+        - Arn: !Ref Plan
+          Id: plan
+          RoleArn: arn:aws:iam::000000000000:role/events
+"#;
+    let plan = plan_stack("r", &source(text), &Options::default()).expect("applies");
+    let ResourceSpec::Rule(rule) = &plan.resources.iter().find(|r| r.logical_id == "Stopped").expect("rule").spec
+    else {
+        panic!("a rule")
+    };
+    assert_eq!(rule.targets, ["arn:aws:ssm-incidents::000000000000:response-plan/ec2-stopped"]);
+    assert_eq!(rule.event_pattern["detail"]["state"][0], "stopped");
+    let scheduled =
+        text.replace("      EventPattern:", "      ScheduleExpression: rate(5 minutes)\n      EventPattern:");
+    let err = plan_stack("r", &source(&scheduled), &Options::default()).expect_err("schedule");
+    assert!(err.field.ends_with("ScheduleExpression"), "{err}");
+    let string_pattern = text.replace(
+        "      EventPattern:\n        source: [aws.ec2]\n        detail-type: [EC2 Instance State-change Notification]\n        detail: {state: [stopped]}\n",
+        "      EventPattern: '{\"source\": [\"aws.ec2\"]}'\n",
+    );
+    let plan = plan_stack("r", &source(&string_pattern), &Options::default()).expect("JSON text pattern");
+    assert!(
+        plan.resources
+            .iter()
+            .any(|r| matches!(&r.spec, ResourceSpec::Rule(s) if s.event_pattern["source"][0] == "aws.ec2"))
+    );
 }

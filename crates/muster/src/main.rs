@@ -103,6 +103,18 @@ enum Command {
     /// Metric alarms: list, show with history, set a state by hand.
     #[command(subcommand)]
     Alarm(AlarmCommand),
+    /// Send events (matched against event rules).
+    #[command(subcommand)]
+    Event(EventCommand),
+    /// Event rules: list, show, test a pattern.
+    #[command(subcommand)]
+    Rule(RuleCommand),
+    /// Integrations for existing tools: create (prints the key once), list, delete; what they received.
+    #[command(subcommand)]
+    Integration(IntegrationCommand),
+    /// Silences: add, list, expire.
+    #[command(subcommand)]
+    Silence(SilenceCommand),
     /// Notifications sent to topics and chat channels, with their receipts.
     Notifications {
         #[arg(long)]
@@ -458,6 +470,95 @@ pub enum AlarmCommand {
 }
 
 #[derive(Subcommand)]
+pub enum EventCommand {
+    /// Send one event: --source and --detail-type with a JSON --detail, or a whole event with --json.
+    Put {
+        #[arg(long, required_unless_present = "json")]
+        source: Option<String>,
+        #[arg(long)]
+        detail_type: Option<String>,
+        /// The event's detail, as JSON.
+        #[arg(long)]
+        detail: Option<String>,
+        /// A resource ARN the event is about; repeat for more.
+        #[arg(long = "resource")]
+        resources: Vec<String>,
+        /// A whole event (or a list of events) as JSON.
+        #[arg(long, conflicts_with_all = ["source", "detail_type", "detail", "resources"])]
+        json: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum RuleCommand {
+    List,
+    Show {
+        name: String,
+    },
+    /// Does PATTERN (JSON) match EVENT (JSON)? Exits 1 when it does not.
+    Test {
+        #[arg(long)]
+        pattern: String,
+        #[arg(long)]
+        event: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum IntegrationCommand {
+    List,
+    /// Create one; its key is printed once.
+    Create {
+        name: String,
+        /// alertmanager, pagerduty, sns, grafana, generic or heartbeat.
+        #[arg(long = "type")]
+        kind: String,
+        /// The response plan its alerts go to.
+        #[arg(long)]
+        plan: Option<String>,
+        /// For heartbeats: seconds between expected pings.
+        #[arg(long)]
+        interval: Option<u32>,
+        /// Group alerts whose labels agree on these into one incident; repeat for more.
+        #[arg(long = "group-by")]
+        group_by: Vec<String>,
+    },
+    Delete {
+        name: String,
+    },
+    /// What was received (events and alerts) and what became of it.
+    Received {
+        /// Only this integration's.
+        #[arg(long)]
+        integration: Option<String>,
+        /// pending, routed, suppressed, unmatched, recorded or failed.
+        #[arg(long)]
+        status: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum SilenceCommand {
+    List,
+    /// Silence alerts whose labels match every matcher (`name=value`, `name!=value`, `name=~regex`,
+    /// `name!~regex`) until --for ends.
+    Add {
+        #[arg(required = true)]
+        matchers: Vec<String>,
+        /// How long: a duration such as 2h, 30m, 1d.
+        #[arg(long = "for", default_value = "1h")]
+        duration: String,
+        #[arg(long)]
+        comment: String,
+        #[arg(long)]
+        author: Option<String>,
+    },
+    Expire {
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum TopicCommand {
     List,
     /// Tell a topic's subscribers and chat channels.
@@ -550,6 +651,10 @@ fn main() -> ExitCode {
             Command::Runbook(c) => runbooks::runbook(&cli.client, c).await,
             Command::Metric(c) => detection::metric(&cli.client, c).await,
             Command::Alarm(c) => detection::alarm(&cli.client, c).await,
+            Command::Event(c) => detection::event(&cli.client, c).await,
+            Command::Rule(c) => detection::rule(&cli.client, c).await,
+            Command::Integration(c) => detection::integration(&cli.client, c).await,
+            Command::Silence(c) => detection::silence(&cli.client, c).await,
             Command::Notifications { incident } => paging::notifications(&cli.client, incident).await,
         }
     });

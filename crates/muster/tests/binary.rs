@@ -354,3 +354,68 @@ fn a_runbook_sleeping_through_kill_9_finishes_after_restart() {
     assert_eq!(status, "Success", "the execution finished after the restart");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn detection_from_the_cli() {
+    let server = serve(&muster_store::testing::sqlite_url(), Some(ADMIN));
+    let pattern = r#"{"source": ["deployer"], "detail": {"state": [{"prefix": "fail"}]}}"#;
+    let (ok, out, _) = server.muster(&[
+        "rule",
+        "test",
+        "--pattern",
+        pattern,
+        "--event",
+        r#"{"source": "deployer", "detail": {"state": "failed"}}"#,
+    ]);
+    assert!(ok && out.trim() == "match", "{out}");
+    let (ok, out, _) = server.muster(&[
+        "rule",
+        "test",
+        "--pattern",
+        pattern,
+        "--event",
+        r#"{"source": "deployer", "detail": {"state": "ok"}}"#,
+    ]);
+    assert!(!ok && out.trim() == "no match", "a miss exits 1: {out}");
+    let (ok, _, err) = server.muster(&["rule", "test", "--pattern", r#"{"source": "deployer"}"#, "--event", "{}"]);
+    assert!(!ok && err.contains("field: eventPattern.source"), "{err}");
+
+    let created = server.json(&["integration", "create", "prometheus", "--type", "alertmanager"]);
+    assert_eq!(created["key"].as_str().map(str::len), Some(32));
+    let (ok, out, _) = server.muster(&["integration", "list"]);
+    assert!(ok && out.contains("prometheus") && out.contains("alertmanager"), "{out}");
+
+    let silence =
+        server.json(&["silence", "add", "instance=~web-.*", "severity!=info", "--for", "2h", "--comment", "deploy"]);
+    assert_eq!(silence["status"]["state"], "active");
+    assert_eq!(silence["matchers"][0]["isRegex"], true);
+    assert_eq!(silence["matchers"][1]["isEqual"], false);
+    let id = silence["id"].as_str().expect("id").to_string();
+    let (ok, out, _) = server.muster(&["silence", "list"]);
+    assert!(ok && out.contains("instance=~\"web-.*\"") && out.contains("active"), "{out}");
+    let (ok, _, _) = server.muster(&["silence", "expire", &id]);
+    assert!(ok);
+    assert_eq!(server.json(&["silence", "list"])["items"][0]["status"]["state"], "expired");
+
+    let (ok, out, err) = server.muster(&[
+        "event",
+        "put",
+        "--source",
+        "deployer",
+        "--detail-type",
+        "Deploy",
+        "--detail",
+        r#"{"state": "ok"}"#,
+    ]);
+    assert!(ok && out.contains("event recorded"), "{out}{err}");
+    let mut received = Value::Null;
+    for _ in 0..100 {
+        received = server.json(&["integration", "received"]);
+        if received["items"][0]["status"] == "unmatched" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(received["items"][0]["kind"], "event");
+    assert_eq!(received["items"][0]["status"], "unmatched", "no rule matches it: {received}");
+}

@@ -28,7 +28,7 @@ pub mod sns;
 use crate::Invalid;
 use crate::incident::{Impact, MAX_SUMMARY, MAX_TITLE};
 use jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -36,7 +36,7 @@ use std::collections::BTreeMap;
 pub const DEFAULT_IMPACT: i64 = 3;
 
 /// What the sender asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AlertAction {
     Trigger,
@@ -45,10 +45,11 @@ pub enum AlertAction {
 }
 
 /// One alert from any source.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Alert {
     /// `alertmanager`, `pagerduty`, `sns`, `grafana` or `generic`.
-    pub source: &'static str,
+    pub source: String,
     pub action: AlertAction,
     /// The sender's own identity of the alert, never a human-readable summary. Alertmanager and
     /// Grafana: the alert's `fingerprint`, or when absent the same fingerprint computed from the
@@ -77,7 +78,7 @@ impl Alert {
     /// An alert with no labels, resources, times or links yet.
     fn new(source: &'static str, action: AlertAction, title: &str, impact: Impact, raw: Value) -> Self {
         Self {
-            source,
+            source: source.to_string(),
             action,
             dedupe: None,
             title: bounded(title, MAX_TITLE),

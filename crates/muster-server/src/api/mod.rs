@@ -1,12 +1,15 @@
 //! The native API under `/api/v1`.
 
 pub mod alarms;
+pub mod compat;
 pub mod inbound;
 pub mod incidents;
 pub mod oncall;
 pub mod paging;
 pub mod plans;
+pub mod rules;
 pub mod runbooks;
+pub mod silences;
 pub mod stacks;
 pub mod tokens;
 pub mod topics;
@@ -87,6 +90,19 @@ pub fn routes() -> Router<AppState> {
         .route("/alarms/{name}", get(alarms::show_alarm).put(alarms::put_alarm).delete(alarms::delete_alarm))
         .route("/alarms/{name}/history", get(alarms::alarm_history))
         .route("/alarms/{name}/state", post(alarms::set_alarm_state))
+        .route("/rules", get(rules::list_rules).post(rules::create_rule))
+        .route("/rules/test", post(rules::test_pattern))
+        .route("/rules/{name}", get(rules::show_rule).put(rules::put_rule).delete(rules::delete_rule))
+        .route("/events", post(rules::put_events))
+        .route("/silences", get(silences::list_silences).post(silences::create_silence))
+        .route("/silences/{id}", get(silences::show_silence).delete(silences::expire_silence))
+        .route("/inbound", get(rules::list_inbound))
+        .route("/inbound/{id}", get(rules::show_inbound))
+        .route("/integrations", get(rules::list_integrations).post(rules::create_integration))
+        .route(
+            "/integrations/{name}",
+            get(rules::show_integration).put(rules::replace_integration).delete(rules::delete_integration),
+        )
 }
 
 /// Query parameters whose errors come back as JSON naming the parameter.
