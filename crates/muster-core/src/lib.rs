@@ -14,6 +14,7 @@ pub mod error;
 pub mod ical;
 pub mod incident;
 pub mod integration;
+pub mod library;
 pub mod maintenance;
 pub mod metric;
 pub mod pattern;

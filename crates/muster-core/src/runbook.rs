@@ -22,6 +22,8 @@ pub const SUPPORTED_ACTIONS: &[&str] = &[
     "muster:waitForHttp",
     "muster:assertHttp",
     "muster:tcpCheck",
+    "muster:queryMetric",
+    "muster:fail",
     "muster:timelineEvent",
     "muster:relatedItem",
     "muster:updateIncident",

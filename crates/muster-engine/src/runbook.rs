@@ -77,6 +77,21 @@ sys.stdout.flush()
 print("\n__MUSTER_RESULT__" + json.dumps(result, default=str))
 "#;
 
+/// Kills what is left of a script's process group (the processes it started and left running).
+async fn kill_group(pgid: u32) {
+    #[cfg(unix)]
+    {
+        let _ = tokio::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pgid}")])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .await;
+    }
+    #[cfg(not(unix))]
+    let _ = pgid;
+}
+
 impl Engine {
     /// Runs a child process the way every script runs: its own folder, a cleared environment plus
     /// `env`, `stdin` as input, a timeout, and output capped. Arguments are passed as arguments.
@@ -109,8 +124,13 @@ impl Engine {
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .kill_on_drop(true);
+        // Its own process group, so whatever it starts ends with it.
+        #[cfg(unix)]
+        cmd.process_group(0);
+        let mut group = None;
         let result = async {
             let mut child = cmd.spawn().map_err(|e| format!("cannot start {program}: {e}"))?;
+            group = child.id();
             if let Some(mut input) = child.stdin.take() {
                 let _ = input.write_all(stdin.as_bytes()).await;
             }
@@ -125,6 +145,9 @@ impl Engine {
             }
         }
         .await;
+        if let Some(pgid) = group {
+            kill_group(pgid).await;
+        }
         let _ = std::fs::remove_dir_all(&dir);
         result
     }
@@ -288,11 +311,13 @@ impl Engine {
             Some(v) if !v.is_null() => req = req.json(v),
             _ => {}
         }
+        let started = std::time::Instant::now();
         let res = req.send().await.map_err(|e| format!("the request failed: {}", e.without_url()))?;
         let status = res.status().as_u16();
         let body = res.text().await.unwrap_or_default();
+        let latency = started.elapsed().as_millis() as u64;
         let parsed = serde_json::from_str::<Value>(&body).unwrap_or(Value::Null);
-        Ok(json!({"StatusCode": status, "Body": truncate(body), "Json": parsed}))
+        Ok(json!({"StatusCode": status, "Body": truncate(body), "Json": parsed, "LatencyMs": latency}))
     }
 
     fn http_check(result: &Value, inputs: &Value) -> Result<(), String> {
@@ -397,6 +422,11 @@ impl Engine {
                 }
                 Outcome::Done { result, log: String::new() }
             }
+            "muster:queryMetric" => match self.query_metric(inputs).await {
+                Ok(r) => Outcome::Done { result: r, log: String::new() },
+                Err(e) => fail(e),
+            },
+            "muster:fail" => fail(text(inputs, "Message").unwrap_or_else(|| "the runbook says so".into())),
             "muster:timelineEvent" | "muster:relatedItem" | "muster:updateIncident" => {
                 let Some(incident) = exec.incident_id.clone() else {
                     return fail(format!("{} needs an incident; this execution has none", step.action));
@@ -486,6 +516,108 @@ impl Engine {
             }
         }
         Outcome::Done { result: json!({"CurrentIteration": iterations, "Results": results}), log: truncate(log) }
+    }
+
+    /// `muster:queryMetric`: a metric's statistic per period over the last `Minutes`, with a
+    /// summary a person can read (and, given `Threshold` and `ComparisonOperator`, how many periods
+    /// cross it).
+    async fn query_metric(&self, inputs: &Value) -> Result<Value, String> {
+        use muster_core::metric::{Dimensions, Statistic};
+        let number = |k: &str, default: u64| -> Result<u64, String> {
+            match inputs.get(k) {
+                None | Some(Value::Null) => Ok(default),
+                Some(v) => v
+                    .as_u64()
+                    .or_else(|| v.as_str()?.trim().parse().ok())
+                    .ok_or_else(|| format!("{k} must be a whole number")),
+            }
+        };
+        let namespace = text(inputs, "Namespace").ok_or("Namespace is required")?;
+        let metric = text(inputs, "MetricName").ok_or("MetricName is required")?;
+        let mut dims = Dimensions::new();
+        match inputs.get("Dimensions") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(m)) => {
+                for (k, v) in m {
+                    dims.insert(k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+                }
+            }
+            Some(Value::Array(list)) => {
+                for d in list {
+                    let (Some(k), Some(v)) = (
+                        d.get("Name").or(d.get("name")).and_then(Value::as_str),
+                        d.get("Value").or(d.get("value")).and_then(Value::as_str),
+                    ) else {
+                        return Err("Dimensions entries need Name and Value".into());
+                    };
+                    dims.insert(k.to_string(), v.to_string());
+                }
+            }
+            Some(Value::String(s)) => {
+                for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                    let (k, v) = part.split_once('=').ok_or_else(|| format!("dimension {part:?} is not Name=Value"))?;
+                    dims.insert(k.trim().to_string(), v.trim().to_string());
+                }
+            }
+            Some(_) => return Err("Dimensions must be a map, a list of {Name, Value} or Name=Value,...".into()),
+        }
+        let statistic_name = text(inputs, "Statistic").unwrap_or_else(|| "Average".into());
+        let statistic = Statistic::parse("Statistic", &statistic_name).map_err(|e| e.message)?;
+        let period = number("PeriodSeconds", 60)?.clamp(1, 86_400) as i64;
+        let minutes = number("Minutes", 60)?.clamp(1, 60 * 24 * 14) as i64;
+        let now = self.now();
+        let from = now - SignedDuration::from_mins(minutes);
+        let data = self
+            .store
+            .metric_data(&namespace, &metric, &dims, from, now + SignedDuration::from_secs(1))
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut periods: Vec<(i64, Vec<&muster_core::metric::Datapoint>)> = Vec::new();
+        for d in &data {
+            let start = d.timestamp.as_second().div_euclid(period) * period;
+            match periods.last_mut() {
+                Some((s, list)) if *s == start => list.push(d),
+                _ => periods.push((start, vec![d])),
+            }
+        }
+        let points: Vec<(Timestamp, f64)> = periods
+            .iter()
+            .filter_map(|(s, list)| Some((Timestamp::from_second(*s).ok()?, statistic.compute(list)?)))
+            .collect();
+        let dims_text = dims.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ");
+        let scope = format!("{statistic_name} per {period} s over the last {minutes} min");
+        let threshold = inputs.get("Threshold").and_then(|v| v.as_f64().or_else(|| v.as_str()?.trim().parse().ok()));
+        let operator: Option<muster_core::alarm::ComparisonOperator> =
+            inputs.get("ComparisonOperator").and_then(|v| serde_json::from_value(v.clone()).ok());
+        let breaching = match (threshold, operator) {
+            (Some(t), Some(op)) => Some(points.iter().filter(|(_, v)| op.breaches(*v, t)).count()),
+            _ => None,
+        };
+        let summary = if points.is_empty() {
+            format!("no data ({scope}{})", if dims_text.is_empty() { String::new() } else { format!(", {dims_text}") })
+        } else {
+            let values: Vec<f64> = points.iter().map(|p| p.1).collect();
+            let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+            let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let avg = values.iter().sum::<f64>() / values.len() as f64;
+            let (last_at, last) = points[points.len() - 1];
+            let mut s = format!(
+                "{} period(s) with data ({scope}): lowest {min}, highest {max}, average {avg:.3}, latest {last} at {}",
+                points.len(),
+                last_at.strftime("%H:%M UTC")
+            );
+            if let (Some(n), Some(t), Some(op)) = (breaching, threshold, operator) {
+                s.push_str(&format!("; {n} of {} period(s) breach {op:?} {t}", points.len()));
+            }
+            s
+        };
+        Ok(json!({
+            "Datapoints": points.iter().map(|(t, v)| json!({"Timestamp": t, "Value": v})).collect::<Vec<_>>(),
+            "Count": points.len(),
+            "Latest": points.last().map(|p| p.1),
+            "Breaching": breaching,
+            "Summary": summary,
+        }))
     }
 
     async fn incident_action(&self, action: &str, incident: &str, inputs: &Value) -> Outcome {

@@ -113,6 +113,7 @@ impl Application {
             .await
             .with_context(|| format!("opening the {} database", backend_name(&config.database_url)))?;
         let generated_admin_token = bootstrap_admin(&store, config.admin_token.as_deref(), clock.as_ref()).await?;
+        seed_library(&store, clock.as_ref()).await?;
         let engine_config = muster_engine::EngineConfig {
             public_url: config.public_url.clone(),
             handoff_notice_minutes: config.handoff_notice_minutes,
@@ -204,6 +205,16 @@ async fn bootstrap_admin(store: &SqlStore, given: Option<&str>, clock: &dyn Cloc
     };
     store.create_token(&token).await?;
     Ok(generated.then_some(secret))
+}
+
+/// Stores the built-in runbooks (updating older copies).
+async fn seed_library(store: &SqlStore, clock: &dyn Clock) -> anyhow::Result<()> {
+    for (name, yaml) in muster_core::library::RUNBOOKS {
+        let doc = muster_template::to_json(yaml).map_err(|e| anyhow::anyhow!("built-in runbook {name}: {e}"))?;
+        muster_core::runbook::parse_document(&doc).map_err(|e| anyhow::anyhow!("built-in runbook {name}: {e}"))?;
+        store.seed_runbook(name, &doc, clock.now()).await?;
+    }
+    Ok(())
 }
 
 fn router(state: AppState, body_limit: usize) -> Router {

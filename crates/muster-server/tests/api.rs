@@ -109,6 +109,8 @@ both_backends!(
     runbooks_script_branch_approval_sleep,
     runbook_parameters_are_only_data,
     response_plans_start_their_runbooks,
+    the_built_in_runbooks_do_real_work,
+    a_scripts_children_end_with_it,
     rules_and_events_open_incidents,
     alertmanager_alerts_and_silences,
     pagerduty_events_v2,
@@ -1038,9 +1040,24 @@ async fn the_reference_scenario_tells_its_slack_channel(backend: Backend) {
     let points: Value = serde_json::from_str(metric["value"].as_str().expect("value")).expect("json");
     assert_eq!(points["datapoints"][0]["value"], 0.0, "{points}");
     assert_eq!(of("resource")[0]["value"], "vpn-0123456789abcdef0");
-    // The plan's runbook is the built-in troubleshooting runbook's name; the server says what it did.
+    // The plan names AWSSupport-TroubleshootVPN: Muster says so, runs its built-in stand-in, and the
+    // stand-in writes what the tunnel's history shows to the timeline.
+    let (_, executions) = app.admin(Method::GET, &format!("/api/v1/runbook-executions?incident={id}"), None).await;
+    let execution = executions["items"][0].clone();
+    assert_eq!(execution["runbook"], "muster-troubleshoot-vpn", "{executions}");
+    let done = until_status(&app, execution["id"].as_str().expect("id"), &["Success", "Failed"]).await;
+    assert_eq!(done["status"], "Success", "{done}");
     let (_, timeline) = app.admin(Method::GET, &format!("/api/v1/incidents/{id}/timeline"), None).await;
-    assert!(timeline.to_string().contains("AWSSupport-TroubleshootVPN"), "{timeline}");
+    let events = timeline["items"].as_array().expect("items");
+    let substituted = events.iter().find(|e| e["eventType"] == "runbook.substituted").expect("said at run time");
+    assert!(substituted["message"].as_str().expect("message").contains("AWSSupport-TroubleshootVPN"));
+    let finding = events.iter().find(|e| e["eventType"] == "finding").expect("a finding").clone();
+    let finding = finding["message"].as_str().expect("message");
+    assert!(finding.starts_with("VPN vpn-0123456789abcdef0: 1 period(s) with data"), "{finding}");
+    assert!(
+        finding.contains("lowest 0") && finding.contains("1 of 1 period(s) breach LessThanThreshold 1"),
+        "{finding}"
+    );
 
     // Back up, by hand, then down again while the incident is open: the breach adds to it.
     let (status, _) = app
@@ -1977,4 +1994,104 @@ async fn sns_grafana_and_generic(app: TestApp) {
         .await;
     let (status, _, err) = post_raw(&app, "/integrations/generic", Some(&key), "{\"level\": 1}").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+}
+
+async fn the_built_in_runbooks_do_real_work(app: TestApp) {
+    let (_, list) = app.admin(Method::GET, "/api/v1/runbooks", None).await;
+    let names: Vec<&str> = list["items"].as_array().expect("items").iter().filter_map(|r| r["name"].as_str()).collect();
+    for name in ["muster-troubleshoot-vpn", "muster-http-check", "muster-tcp-check", "muster-metric-summary"] {
+        assert!(names.contains(&name), "{name} in {names:?}");
+    }
+    let (status, _) = app
+        .admin(
+            Method::PUT,
+            "/api/v1/runbooks/muster-tcp-check",
+            Some(json!({"name": "muster-tcp-check", "document": RUNBOOK})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "built-ins are read-only");
+    let (_, incident) =
+        app.admin(Method::POST, "/api/v1/incidents", Some(json!({"title": "checks", "impact": 4}))).await;
+    let id = incident["id"].as_str().expect("id").to_string();
+    let run = |runbook: &str, parameters: Value| json!({"runbook": runbook, "parameters": parameters, "incident": id});
+    let port = app.base.rsplit(':').next().expect("port").to_string();
+    let mut finals = Vec::new();
+    for (runbook, parameters) in [
+        ("muster-http-check", json!({"Url": format!("{}/healthz", app.base)})),
+        ("muster-http-check", json!({"Url": format!("{}/healthz", app.base), "ExpectedStatus": 204})),
+        ("muster-tcp-check", json!({"Host": "127.0.0.1", "Port": port.parse::<u16>().expect("port")})),
+        ("muster-tcp-check", json!({"Host": "127.0.0.1", "Port": 9})),
+    ] {
+        let (status, e) = app.admin(Method::POST, "/api/v1/runbook-executions", Some(run(runbook, parameters))).await;
+        assert_eq!(status, StatusCode::CREATED, "{e}");
+        finals.push(until_status(&app, e["id"].as_str().expect("id"), &["Success", "Failed"]).await["status"].clone());
+    }
+    assert_eq!(finals, [json!("Success"), json!("Failed"), json!("Success"), json!("Failed")]);
+    let metrics = json!({"namespace": "Web", "metricData": [
+        {"metricName": "Latency", "dimensions": [{"name": "Host", "value": "web-1"}], "value": 120},
+        {"metricName": "Latency", "dimensions": [{"name": "Host", "value": "web-1"}], "value": 80}]});
+    app.admin(Method::POST, "/api/v1/metrics", Some(metrics)).await;
+    let params =
+        json!({"Namespace": "Web", "MetricName": "Latency", "Dimensions": {"Host": "web-1"}, "Statistic": "Maximum"});
+    let (_, e) =
+        app.admin(Method::POST, "/api/v1/runbook-executions", Some(run("muster-metric-summary", params))).await;
+    let done = until_status(&app, e["id"].as_str().expect("id"), &["Success", "Failed"]).await;
+    assert_eq!(done["status"], "Success", "{done}");
+    let (_, timeline) = app.admin(Method::GET, &format!("/api/v1/incidents/{id}/timeline"), None).await;
+    let findings: Vec<String> = timeline["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|e| e["eventType"] == "finding")
+        .filter_map(|e| e["message"].as_str().map(str::to_string))
+        .collect();
+    assert!(findings.iter().any(|f| f.contains("/healthz answered 200")), "{findings:?}");
+    assert!(findings.iter().any(|f| f.contains(&format!("127.0.0.1:{port} reachable over TCP: true"))), "{findings:?}");
+    assert!(findings.iter().any(|f| f.contains("127.0.0.1:9 reachable over TCP: false")), "{findings:?}");
+    assert!(
+        findings.iter().any(|f| f.starts_with("Web Latency: 1 period(s) with data") && f.contains("highest 120")),
+        "{findings:?}"
+    );
+}
+
+async fn a_scripts_children_end_with_it(app: TestApp) {
+    let doc = r#"
+schemaVersion: "0.3"
+parameters:
+  PidFile: {type: String}
+mainSteps:
+  - name: spawn
+    action: muster:script
+    timeoutSeconds: 1
+    inputs:
+      Interpreter: sh
+      Environment: {PIDFILE: "{{ PidFile }}"}
+      Script: |
+        sleep 60 &
+        echo $! > "$PIDFILE"
+        wait
+"#;
+    let (status, rb) =
+        app.admin(Method::POST, "/api/v1/runbooks", Some(json!({"name": "spawner", "document": doc}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{rb}");
+    let pid_file = std::env::temp_dir().join(format!("muster-spawn-{}.pid", uuid_like()));
+    let body = json!({"runbook": "spawner", "parameters": {"PidFile": pid_file.to_string_lossy()}});
+    let (_, e) = app.admin(Method::POST, "/api/v1/runbook-executions", Some(body)).await;
+    let done = until_status(&app, e["id"].as_str().expect("id"), &["Success", "Failed"]).await;
+    assert_eq!(done["status"], "Failed");
+    assert!(done["steps"][0]["failure"].as_str().expect("failure").contains("timeout"), "{done}");
+    let pid = std::fs::read_to_string(&pid_file).expect("the script wrote its child's pid");
+    let _ = std::fs::remove_file(&pid_file);
+    let proc_dir = std::path::PathBuf::from(format!("/proc/{}", pid.trim()));
+    let mut gone = false;
+    for _ in 0..100 {
+        // Gone, or a zombie waiting to be reaped: either way it no longer runs.
+        let state = std::fs::read_to_string(proc_dir.join("stat")).unwrap_or_default();
+        if state.is_empty() || state.split(' ').nth(2) == Some("Z") {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(gone, "the script's child {} still runs", pid.trim());
 }

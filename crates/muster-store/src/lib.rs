@@ -296,7 +296,10 @@ pub trait Store: Send + Sync + 'static {
         document: &Value,
         now: Timestamp,
     ) -> Result<(Runbook, bool)>;
+    /// By name or id; an AWS document with a built-in stand-in answers with the stand-in.
     async fn get_runbook(&self, key: &str) -> Result<Option<Runbook>>;
+    /// Stores a built-in runbook (stack `builtin`), updating an older copy; true when written.
+    async fn seed_runbook(&self, name: &str, document: &Value, now: Timestamp) -> Result<bool>;
     async fn list_runbooks(&self) -> Result<Vec<Runbook>>;
     async fn delete_runbook(&self, key: &str) -> Result<bool>;
     /// Writes an execution (with the document it runs, as it was) and its first job.

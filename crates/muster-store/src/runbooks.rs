@@ -207,12 +207,45 @@ impl SqlStore {
         Ok((runbook_from_row(&row)?, created))
     }
 
+    /// By name or id; an AWS document with a built-in stand-in (and no runbook of its own name)
+    /// answers with the stand-in.
     pub(crate) async fn get_runbook_impl(&self, key: &str) -> Result<Option<Runbook>> {
         let row = sqlx::query("SELECT * FROM runbooks WHERE name = $1 OR id = $1")
             .bind(key)
             .fetch_optional(&self.read)
             .await?;
+        if row.is_none()
+            && let Some(ours) = muster_core::library::stand_in(key)
+        {
+            return Box::pin(self.get_runbook_impl(ours)).await;
+        }
         row.as_ref().map(runbook_from_row).transpose()
+    }
+
+    /// Stores a built-in runbook (owned by the `builtin` stack), updating an older copy; a runbook
+    /// of the same name that people made is left as it is. True when written.
+    pub(crate) async fn seed_runbook_impl(&self, name: &str, document: &Value, now: Timestamp) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let row = sqlx::query("SELECT id, stack, document FROM runbooks WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let written = match row {
+            None => {
+                insert_runbook(&mut tx, name, document, Some(muster_core::library::BUILTIN_STACK), now).await?;
+                true
+            }
+            Some(r) if r.try_get::<Option<String>, _>(1)?.as_deref() == Some(muster_core::library::BUILTIN_STACK) => {
+                let same = parse::<Value>(&r.try_get::<String, _>(2)?)? == *document;
+                if !same {
+                    update_runbook(&mut tx, &r.try_get::<String, _>(0)?, name, document, now).await?;
+                }
+                !same
+            }
+            Some(_) => false,
+        };
+        tx.commit().await?;
+        Ok(written)
     }
 
     pub(crate) async fn list_runbooks_impl(&self) -> Result<Vec<Runbook>> {
@@ -393,7 +426,24 @@ pub(crate) async fn start_from_plan(
 ) -> Result<()> {
     use muster_core::incident::NewEvent;
     use muster_core::runbook::{action_parameters, action_runbook};
-    let Some(name) = action_runbook(action) else { return Ok(()) };
+    let Some(asked) = action_runbook(action) else { return Ok(()) };
+    let mut name = asked.clone();
+    if let Some(ours) = muster_core::library::stand_in(&asked) {
+        let own = sqlx::query("SELECT 1 FROM runbooks WHERE name = $1").bind(&asked).fetch_optional(&mut *conn).await?;
+        if own.is_none() {
+            name = ours.to_string();
+            let event = NewEvent::new(
+                "runbook.substituted",
+                "muster",
+                format!(
+                    "The response plan names {asked}, an AWS document; Muster runs its built-in {ours} in its place"
+                ),
+                serde_json::json!({"asked": asked, "runs": ours}),
+                now,
+            );
+            crate::sql::insert_event(conn, incident_id, &event).await?;
+        }
+    }
     let note =
         |message: String| NewEvent::new("runbook.failed", "muster", message, serde_json::json!({"runbook": name}), now);
     let row =

@@ -1354,6 +1354,10 @@ impl Store for SqlStore {
         self.put_runbook_impl(key, name, document, now).await
     }
 
+    async fn seed_runbook(&self, name: &str, document: &serde_json::Value, now: Timestamp) -> Result<bool> {
+        self.seed_runbook_impl(name, document, now).await
+    }
+
     async fn get_runbook(&self, key: &str) -> Result<Option<Runbook>> {
         self.get_runbook_impl(key).await
     }

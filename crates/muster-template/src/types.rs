@@ -282,6 +282,13 @@ fn response_plan(v: &Value, warnings: &mut Vec<String>) -> Result<ResourceSpec, 
             &a.field("SsmAutomation"),
             &["RoleArn", "DocumentName", "DocumentVersion", "TargetAccount", "Parameters", "DynamicParameters"],
         )?;
+        let document = ssm.required_string("DocumentName")?;
+        if let Some(ours) = muster_core::library::stand_in(&document) {
+            warnings.push(format!(
+                "{}: {document} is an AWS document; Muster runs its built-in runbook {ours} in its place (unless a runbook named {document} is stored)",
+                a.field("SsmAutomation.DocumentName")
+            ));
+        }
         actions.push(json!({
             "type": "runbook",
             "documentName": ssm.required_string("DocumentName")?,

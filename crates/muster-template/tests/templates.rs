@@ -203,6 +203,11 @@ fn the_reference_scenario_loads_with_its_known_quirks() {
         plan.warnings
     );
     assert!(plan.warnings.iter().any(|w| w.contains("AutomationRole") && w.contains("IAM")), "{:?}", plan.warnings);
+    assert!(
+        plan.warnings.iter().any(|w| w.contains("AWSSupport-TroubleshootVPN") && w.contains("muster-troubleshoot-vpn")),
+        "{:?}",
+        plan.warnings
+    );
     assert!(plan.skipped.is_empty(), "every resource is supported: {:?}", plan.skipped);
     let ResourceSpec::Alarm(alarm) = &plan.resources.iter().find(|r| r.logical_id == "VpnAlarm").expect("alarm").spec
     else {
@@ -501,4 +506,17 @@ Resources:
             .iter()
             .any(|r| matches!(&r.spec, ResourceSpec::Rule(s) if s.event_pattern["source"][0] == "aws.ec2"))
     );
+}
+
+#[test]
+fn the_built_in_runbooks_parse_and_use_only_what_muster_runs() {
+    assert_eq!(muster_core::library::RUNBOOKS.len(), 4);
+    for (name, yaml) in muster_core::library::RUNBOOKS {
+        let doc = muster_template::to_json(yaml).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let parsed = muster_core::runbook::parse_document(&doc).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(parsed.unsupported_steps().is_empty(), "{name}: {:?}", parsed.unsupported_steps());
+        muster_core::runbook::check_script_safety(&parsed).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    assert_eq!(muster_core::library::stand_in("AWSSupport-TroubleshootVPN"), Some("muster-troubleshoot-vpn"));
+    assert_eq!(muster_core::library::stand_in("AWS-RestartEC2Instance"), None);
 }
