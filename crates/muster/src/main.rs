@@ -1,6 +1,7 @@
 //! `muster`: the server (`muster serve`) and the client commands that talk to it.
 
 mod client;
+mod demo;
 mod detection;
 mod oncall;
 mod paging;
@@ -43,6 +44,9 @@ pub enum Output {
 enum Command {
     /// Run the server.
     Serve(serve::ServeArgs),
+    /// Run a throwaway server with the reference scenario and simulated data: an incident opens
+    /// within a minute.
+    Demo(demo::DemoArgs),
     /// Apply a native Muster YAML file, a folder of them, or a CloudFormation template as a stack.
     Apply(ApplyArgs),
     /// Start, list, show, update, resolve and annotate incidents.
@@ -629,6 +633,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
+            Command::Demo(args) => demo::run(args).await,
             Command::Completions { shell } => {
                 clap_complete::generate(shell, &mut Cli::command(), "muster", &mut std::io::stdout());
                 Ok(())

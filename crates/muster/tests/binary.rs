@@ -419,3 +419,46 @@ fn detection_from_the_cli() {
     assert_eq!(received["items"][0]["kind"], "event");
     assert_eq!(received["items"][0]["status"], "unmatched", "no rule matches it: {received}");
 }
+
+#[test]
+fn the_demo_opens_an_incident_from_the_reference_scenario() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_muster"))
+        .args(["demo", "--listen", "127.0.0.1:0", "--interval-seconds", "1"])
+        .env("MUSTER_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("muster demo starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let (mut url, mut token) = (String::new(), String::new());
+    while url.is_empty() || token.is_empty() {
+        let line = lines.next().expect("the demo printed its address").expect("utf-8");
+        if let Some(i) = line.find("listening on http://") {
+            url = line[i + "listening on ".len()..].trim().to_string();
+        }
+        if let Some(i) = line.find("MUSTER_TOKEN=") {
+            token = line[i + "MUSTER_TOKEN=".len()..].split_whitespace().next().unwrap_or("").to_string();
+        }
+    }
+    let list = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_muster"))
+            .args(["incident", "list", "--output", "json"])
+            .env("MUSTER_SERVER", &url)
+            .env("MUSTER_TOKEN", &token)
+            .output()
+            .expect("muster runs");
+        serde_json::from_slice::<Value>(&out.stdout).unwrap_or(Value::Null)
+    };
+    let mut incidents = Value::Null;
+    for _ in 0..150 {
+        incidents = list();
+        if incidents["items"].as_array().is_some_and(|i| !i.is_empty()) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(incidents["items"][0]["title"], "VPN connection vpn-0123456789abcdef0 is DOWN", "{incidents}");
+    assert_eq!(incidents["items"][0]["trigger"]["source"], "alarm");
+}
