@@ -49,6 +49,9 @@ pub struct EngineConfig {
     pub http_policy: HttpPolicy,
     /// How long metric data is kept.
     pub metric_retention: SignedDuration,
+    /// This node's name, stable across restarts, so a restarted node takes back at once the jobs it
+    /// held when it stopped; a random one when absent (its old claims then wait out their lease).
+    pub node_id: Option<String>,
 }
 
 /// Where runbooks' HTTP actions may go: a host or network in `deny` is refused; when `allow` is
@@ -94,6 +97,7 @@ impl Default for EngineConfig {
             secrets: Default::default(),
             http_policy: HttpPolicy::default(),
             metric_retention: SignedDuration::from_hours(24 * 15),
+            node_id: None,
         }
     }
 }
@@ -160,7 +164,16 @@ impl Engine {
                 )
                 .await?;
         }
-        let node = format!("node-{}", muster_core::new_id());
+        let node = config.node_id.clone().unwrap_or_else(|| format!("node-{}", muster_core::new_id()));
+        // Jobs this node held when it last stopped run again now, not after their lease. SQLite is
+        // one process's database, so every claim in it is this node's.
+        let released = match store.backend() {
+            muster_store::Backend::Sqlite => store.release_claims(None).await?,
+            muster_store::Backend::Postgres => store.release_claims(Some(&node)).await?,
+        };
+        if released > 0 {
+            tracing::info!(jobs = released, node = %node, "took back jobs held when this node stopped");
+        }
         Ok(Self {
             store,
             clock,

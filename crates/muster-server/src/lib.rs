@@ -5,6 +5,7 @@
 mod api;
 pub mod auth;
 mod error;
+mod ingest;
 mod json;
 mod limit;
 mod metrics;
@@ -55,6 +56,10 @@ pub struct Config {
     pub http_policy: muster_engine::HttpPolicy,
     /// Days metric data is kept.
     pub metric_retention_days: i64,
+    /// Many ingest requests share one commit (on by default; off only to measure the difference).
+    pub ingest_batching: bool,
+    /// This node's stable name (see `EngineConfig::node_id`).
+    pub node_id: Option<String>,
 }
 
 impl Default for Config {
@@ -71,6 +76,8 @@ impl Default for Config {
             secrets: Default::default(),
             http_policy: Default::default(),
             metric_retention_days: 15,
+            ingest_batching: true,
+            node_id: None,
         }
     }
 }
@@ -90,6 +97,8 @@ pub struct AppState {
     pub providers: Arc<muster_engine::ProviderConfig>,
     /// Per-integration rate limits on what senders post.
     pub limiter: Arc<limit::Limiter>,
+    /// Writes what senders post, many requests to a commit.
+    pub ingester: ingest::Ingester,
 }
 
 /// A built server: its listener is bound, its database migrated.
@@ -121,6 +130,7 @@ impl Application {
             secrets: config.secrets.clone(),
             http_policy: config.http_policy.clone(),
             metric_retention: jiff::SignedDuration::from_hours(24 * config.metric_retention_days.max(1)),
+            node_id: config.node_id.clone(),
         };
         let shared: Arc<dyn Store> = Arc::new(store.clone());
         let engine = Arc::new(
@@ -137,7 +147,6 @@ impl Application {
             .build()
             .context("building the HTTP client")?;
         let state = AppState {
-            store: shared,
             clock,
             metrics: Arc::new(metrics::Metrics::new()),
             public_url: config.public_url.clone(),
@@ -145,6 +154,8 @@ impl Application {
             engine: engine.clone(),
             providers: Arc::new(config.providers.clone()),
             limiter: Arc::new(limit::Limiter::default()),
+            ingester: ingest::Ingester::start(shared.clone(), config.ingest_batching),
+            store: shared,
         };
         let router = router(state, config.body_limit);
         Ok(Self { listener, router, store, engine, database_url: config.database_url.clone(), generated_admin_token })

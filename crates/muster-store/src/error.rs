@@ -1,6 +1,6 @@
 use muster_core::Invalid;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The request clashes with what is stored (a taken name, a stack-managed object).
     #[error("{0}")]

@@ -244,6 +244,9 @@ pub trait Store: Send + Sync + 'static {
     /// Claims up to `limit` due jobs for `node` for `lease`; a job whose lease ran out is due again.
     /// On PostgreSQL concurrent claims never return the same job (`FOR UPDATE SKIP LOCKED`).
     async fn claim_jobs(&self, node: &str, now: Timestamp, lease: SignedDuration, limit: u32) -> Result<Vec<Job>>;
+    /// Frees the claims of one node (or all, with `None`), so its jobs run again now; answers how
+    /// many were freed.
+    async fn release_claims(&self, node: Option<&str>) -> Result<u64>;
     /// When the next job falls due (or its lease runs out).
     async fn next_job_due(&self) -> Result<Option<Timestamp>>;
     /// Writes a job's effects and deletes it, in one transaction, if `node` still holds it.

@@ -1241,6 +1241,23 @@ impl Store for SqlStore {
         self.next_due_impl().await
     }
 
+    async fn release_claims(&self, node: Option<&str>) -> Result<u64> {
+        let r = match node {
+            Some(n) => {
+                sqlx::query("UPDATE jobs SET locked_by = NULL, locked_until = NULL WHERE locked_by = $1")
+                    .bind(n)
+                    .execute(&self.write)
+                    .await?
+            }
+            None => {
+                sqlx::query("UPDATE jobs SET locked_by = NULL, locked_until = NULL WHERE locked_by IS NOT NULL")
+                    .execute(&self.write)
+                    .await?
+            }
+        };
+        Ok(r.rows_affected())
+    }
+
     async fn finish_job(&self, job_id: &str, node: &str, effects: &Effects, now: Timestamp) -> Result<Finish> {
         self.finish_job_impl(job_id, node, effects, now).await
     }

@@ -72,6 +72,23 @@ struct RunbookHttp {
     deny: Vec<String>,
 }
 
+/// This node's stable name: `MUSTER_NODE_ID`, else the host's name and the listen address (none
+/// when the port is chosen at random, since two such nodes on one host would share it).
+fn node_id(listen: &str) -> Option<String> {
+    if let Some(id) = env("MUSTER_NODE_ID") {
+        return Some(id);
+    }
+    if listen.ends_with(":0") {
+        return None;
+    }
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| env("HOSTNAME"))
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())?;
+    Some(format!("{host}/{listen}"))
+}
+
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
@@ -109,8 +126,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if !(0..=24 * 60).contains(&handoff_notice_minutes) {
         anyhow::bail!("handoff notice minutes must be from 0 (off) to 1440");
     }
+    let listen = args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.into());
+    let listen_for_id = listen.clone();
     let config = Config {
-        listen: args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.into()),
+        listen,
         database_url: args.database.or(file.database).unwrap_or_else(|| DEFAULT_DATABASE.into()),
         admin_token: env("MUSTER_ADMIN_TOKEN"),
         body_limit: file.body_limit_bytes.unwrap_or(DEFAULT_BODY_LIMIT),
@@ -133,6 +152,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             Some(d) => d,
             None => 15,
         },
+        ingest_batching: true,
+        node_id: node_id(&listen_for_id),
     };
     let app = Application::build(config.clone()).await?;
     let addr = app.address()?;

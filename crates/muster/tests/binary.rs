@@ -20,6 +20,11 @@ fn serve(database: &str, admin_token: Option<&str>) -> Server {
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--database", database])
         .env_remove("MUSTER_ADMIN_TOKEN")
         .env("MUSTER_LOG", "warn")
+        // One server per database at a time here: a restart on the same database is the same node.
+        .env(
+            "MUSTER_NODE_ID",
+            format!("test-{:x}", database.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
     if let Some(t) = admin_token {
@@ -461,4 +466,46 @@ fn the_demo_opens_an_incident_from_the_reference_scenario() {
     let _ = child.wait();
     assert_eq!(incidents["items"][0]["title"], "VPN connection vpn-0123456789abcdef0 is DOWN", "{incidents}");
     assert_eq!(incidents["items"][0]["trigger"]["source"], "alarm");
+}
+
+/// Alerts answered 2xx survive a kill -9 that follows at once, and are routed after the restart.
+async fn acknowledged_alerts_survive_kill_9(backend: Backend) {
+    let Some(db) = fresh_url(backend).await else { return };
+    let server = serve(&db, Some(ADMIN));
+    let created = server.json(&["integration", "create", "prometheus", "--type", "alertmanager"]);
+    let key = created["key"].as_str().expect("key").to_string();
+    let http = reqwest::Client::new();
+    let posts = (0..40).map(|i| {
+        let body = serde_json::json!([{"labels": {"alertname": "Crash", "n": i.to_string()}}]);
+        http.post(format!("{}/api/v2/alerts", server.url)).bearer_auth(&key).json(&body).send()
+    });
+    let answers = futures_util::future::join_all(posts).await;
+    let accepted = answers.into_iter().filter(|r| r.as_ref().is_ok_and(|r| r.status().is_success())).count();
+    assert_eq!(accepted, 40);
+    server.kill_9();
+
+    let server = serve(&db, Some(ADMIN));
+    let mut received = Value::Null;
+    for _ in 0..100 {
+        received = server.json(&["integration", "received", "--integration", "prometheus"]);
+        let items = received["items"].as_array().map(Vec::as_slice).unwrap_or_default();
+        if items.len() == 40 && items.iter().all(|i| i["status"] == "routed") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let items = received["items"].as_array().expect("items");
+    assert_eq!(items.len(), 40, "every answered alert was kept");
+    assert!(items.iter().all(|i| i["status"] == "routed"), "and routed after the restart: {received}");
+    assert_eq!(server.json(&["incident", "list", "--limit", "100"])["items"].as_array().map(Vec::len), Some(40));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_acknowledged_alerts_survive_kill_9() {
+    acknowledged_alerts_survive_kill_9(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_acknowledged_alerts_survive_kill_9() {
+    acknowledged_alerts_survive_kill_9(Backend::Postgres).await;
 }

@@ -89,10 +89,12 @@ async fn record(s: &AppState, i: &Integration, alerts: &[Alert], kind: &'static 
             payload: muster_engine::alert_payload(a),
         })
         .collect();
-    s.store.ingest(&items, &[], s.clock.now()).await?;
+    let ids = items.iter().map(|i| i.id.clone()).collect();
+    let n = items.len();
+    s.ingester.ingest(items, vec![], s.clock.now()).await?;
     s.engine.wake();
-    s.metrics.count_inbound(i.spec.kind.as_str(), items.len());
-    Ok(items.into_iter().map(|i| i.id).collect())
+    s.metrics.count_inbound(i.spec.kind.as_str(), n);
+    Ok(ids)
 }
 
 fn accepted(ids: Vec<String>) -> Response {
@@ -176,7 +178,7 @@ pub async fn heartbeat(
         payload: muster_engine::alert_payload(&alert),
     };
     let due = now + jiff::SignedDuration::from_secs(i64::from(i.spec.interval_seconds.unwrap_or(300)));
-    s.store.ingest(&[item], &[muster_engine::heartbeat_job(&i.id, due)], now).await?;
+    s.ingester.ingest(vec![item], vec![muster_engine::heartbeat_job(&i.id, due)], now).await?;
     s.engine.wake();
     Ok((StatusCode::OK, Json(json!({"ok": true, "nextBefore": due}))).into_response())
 }
@@ -235,7 +237,7 @@ pub async fn pagerduty_enqueue(State(s): State<AppState>, body: Bytes) -> Respon
                     "links": change.links,
                 }),
             };
-            match s.store.ingest(&[item], &[], s.clock.now()).await {
+            match s.ingester.ingest(vec![item], vec![], s.clock.now()).await {
                 Ok(()) => {
                     s.engine.wake();
                     (StatusCode::ACCEPTED, Json(json!({"status": "success", "message": "Change event processed"})))
@@ -276,7 +278,7 @@ pub async fn sns_delivery(
     };
     throttle(&s, &i, 1)?;
     let item = NewInbound { id: muster_core::new_id(), kind, integration_id: Some(i.id.clone()), payload };
-    s.store.ingest(&[item], &[], s.clock.now()).await?;
+    s.ingester.ingest(vec![item], vec![], s.clock.now()).await?;
     s.engine.wake();
     Ok(StatusCode::OK.into_response())
 }

@@ -135,13 +135,12 @@ pub async fn put_events(
         let event = complete_event(e, now).map_err(|err| err.within(&format!("entries[{i}]")))?;
         items.push(NewInbound { id: muster_core::new_id(), kind: INBOUND_EVENT, integration_id: None, payload: event });
     }
-    s.store.ingest(&items, &[], now).await?;
+    let entries = items.iter().map(|i| EventEntry { event_id: i.id.clone() }).collect();
+    let n = items.len();
+    s.ingester.ingest(items, vec![], now).await?;
     s.engine.wake();
-    s.metrics.count_inbound("event", items.len());
-    Ok(Json(EventsAccepted {
-        entries: items.iter().map(|i| EventEntry { event_id: i.id.clone() }).collect(),
-        failed_entry_count: 0,
-    }))
+    s.metrics.count_inbound("event", n);
+    Ok(Json(EventsAccepted { entries, failed_entry_count: 0 }))
 }
 
 #[derive(Serialize, ToSchema)]
