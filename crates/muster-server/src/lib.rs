@@ -234,7 +234,7 @@ fn router(state: AppState, body_limit: usize) -> Router {
     Router::new()
         .nest("/api/v1", api::routes())
         .route("/api/openapi.json", get(openapi::serve))
-        .route("/api/v2/alerts", axum::routing::post(api::compat::alertmanager_v2))
+        .route("/api/v2/alerts", get(api::compat::alertmanager_v2_list).post(api::compat::alertmanager_v2))
         .route("/api/v2/silences", get(api::silences::am_list).post(api::silences::am_create))
         .route("/api/v2/silence/{id}", get(api::silences::am_show).delete(api::silences::am_expire))
         .route("/integrations/alertmanager", axum::routing::post(api::compat::alertmanager_webhook))

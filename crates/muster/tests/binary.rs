@@ -509,3 +509,62 @@ async fn sqlite_acknowledged_alerts_survive_kill_9() {
 async fn postgres_acknowledged_alerts_survive_kill_9() {
     acknowledged_alerts_survive_kill_9(Backend::Postgres).await;
 }
+
+/// The real `amtool` (Prometheus Alertmanager's CLI) against Muster: silences and alerts.
+#[test]
+fn amtool_talks_to_muster_as_to_an_alertmanager() {
+    let found = Command::new("amtool").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(std::env::var("CI").is_err(), "CI installs prometheus-alertmanager for amtool");
+        eprintln!("amtool is not installed: skipping (apt-get install prometheus-alertmanager)");
+        return;
+    }
+    let server = serve(&muster_store::testing::sqlite_url(), Some(ADMIN));
+    let key = server.json(&["integration", "create", "prometheus", "--type", "alertmanager"])["key"]
+        .as_str()
+        .expect("key")
+        .to_string();
+    let dir = std::env::temp_dir().join(format!("muster-amtool-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let auth = dir.join("http.yml");
+    std::fs::write(&auth, format!("authorization:\n  credentials: {key}\n")).expect("write");
+    let amtool = |args: &[&str]| {
+        let out = Command::new("amtool")
+            .arg(format!("--alertmanager.url={}", server.url))
+            .arg(format!("--http.config.file={}", auth.display()))
+            .args(args)
+            .output()
+            .expect("amtool runs");
+        assert!(out.status.success(), "amtool {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let silence =
+        amtool(&["silence", "add", "instance=web-2", "--comment=maintenance", "--duration=1h", "--author=ann"]);
+    assert!(!silence.is_empty() && !silence.contains(' '), "amtool prints the silence id: {silence}");
+    amtool(&["alert", "add", "alertname=Down", "instance=web-1", "--annotation=summary=web-1 is down"]);
+    amtool(&["alert", "add", "alertname=Down", "instance=web-2", "--annotation=summary=web-2 is down"]);
+    let mut alerts = Value::Null;
+    for _ in 0..100 {
+        alerts = serde_json::from_str(&amtool(&["alert", "query", "-o", "json"])).expect("json");
+        let states: Vec<&str> =
+            alerts.as_array().into_iter().flatten().filter_map(|a| a["status"]["state"].as_str()).collect();
+        if states.len() == 2 && states.contains(&"active") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let list = alerts.as_array().expect("alerts");
+    let of = |instance: &str| list.iter().find(|a| a["labels"]["instance"] == instance).expect("listed").clone();
+    assert_eq!(of("web-1")["status"]["state"], "active", "{alerts}");
+    assert_eq!(of("web-2")["status"]["state"], "suppressed");
+    assert_eq!(of("web-2")["status"]["silencedBy"][0], silence.as_str());
+    let incidents = server.json(&["incident", "list"]);
+    assert_eq!(incidents["items"].as_array().map(Vec::len), Some(1), "the silenced alert opened nothing");
+    assert_eq!(incidents["items"][0]["title"], "web-1 is down");
+    let active = amtool(&["silence", "query", "-o", "json"]);
+    assert!(active.contains(&silence), "{active}");
+    amtool(&["silence", "expire", &silence]);
+    let active: Value = serde_json::from_str(&amtool(&["silence", "query", "-o", "json"])).expect("json");
+    assert_eq!(active, serde_json::json!([]), "expired silences are not active");
+    let _ = std::fs::remove_dir_all(dir);
+}

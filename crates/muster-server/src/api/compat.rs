@@ -122,6 +122,58 @@ pub async fn alertmanager_v2(
     Ok(StatusCode::OK.into_response())
 }
 
+/// `GET /api/v2/alerts`: the integration's current alerts as Alertmanager's `gettableAlerts`
+/// (what `amtool alert query` shows): the latest of each alert still firing, `active` while its
+/// incident is open, `suppressed` (with the silence) when a silence caught it.
+pub async fn alertmanager_v2_list(
+    State(s): State<AppState>,
+    Query(q): Query<KeyParam>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Vec<Value>>> {
+    let i = integration(&s, key_of(&headers, &q).as_deref(), &[IntegrationType::Alertmanager]).await?;
+    let items = s
+        .store
+        .list_inbound(&muster_store::InboundQuery { integration_id: Some(i.id.clone()), status: None, limit: 500 })
+        .await?;
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for item in items {
+        let Ok(alert) = serde_json::from_value::<Alert>(item.payload["alert"].clone()) else { continue };
+        let Some(fingerprint) = alert.dedupe.clone() else { continue };
+        if !seen.insert(fingerprint.clone()) || alert.action != AlertAction::Trigger {
+            continue;
+        }
+        let (state, silenced_by) = match item.status.as_str() {
+            "suppressed" => {
+                ("suppressed", item.outcome["silence"].as_str().map(|s| vec![s.to_string()]).unwrap_or_default())
+            }
+            "pending" => ("active", vec![]),
+            "routed" => match &item.incident_id {
+                Some(id) => match s.store.get_incident(id).await? {
+                    Some(inc) if inc.status == muster_core::incident::IncidentStatus::Open => ("active", vec![]),
+                    _ => continue,
+                },
+                None => continue,
+            },
+            _ => continue,
+        };
+        let annotations: serde_json::Map<String, Value> =
+            alert.raw["annotations"].as_object().cloned().unwrap_or_default();
+        out.push(json!({
+            "labels": alert.labels,
+            "annotations": annotations,
+            "startsAt": alert.starts_at.unwrap_or(item.received_at),
+            "endsAt": alert.ends_at.unwrap_or(item.received_at + jiff::SignedDuration::from_mins(5)),
+            "updatedAt": item.received_at,
+            "generatorURL": alert.raw["generatorURL"].as_str().unwrap_or(""),
+            "fingerprint": fingerprint,
+            "receivers": [{"name": i.spec.name}],
+            "status": {"state": state, "silencedBy": silenced_by, "inhibitedBy": []},
+        }));
+    }
+    Ok(Json(out))
+}
+
 /// `POST /integrations/alertmanager`: Alertmanager's webhook_config payload (version 4).
 pub async fn alertmanager_webhook(
     State(s): State<AppState>,
