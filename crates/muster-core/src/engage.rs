@@ -182,6 +182,8 @@ pub enum Task {
     /// Check that a heartbeat integration was pinged within its interval.
     #[serde(rename_all = "camelCase")]
     CheckHeartbeat { integration_id: String },
+    /// Remind the owners of overdue action items, and come back a day later.
+    RemindActionItems,
 }
 
 impl Task {
@@ -201,6 +203,7 @@ impl Task {
             Task::PruneMetrics => "prune-metrics",
             Task::Route { .. } => "route",
             Task::CheckHeartbeat { .. } => "check-heartbeat",
+            Task::RemindActionItems => "remind-action-items",
         }
     }
 }

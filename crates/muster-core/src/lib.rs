@@ -6,6 +6,7 @@
 
 pub mod alarm;
 pub mod alert;
+pub mod analysis;
 pub mod auth;
 pub mod clock;
 pub mod contact;

@@ -156,6 +156,9 @@ impl Engine {
         // Old metric data goes hourly, starting an hour after the first node starts.
         let prune_at = clock.now() + SignedDuration::from_hours(1);
         store.enqueue(&[NewJob::at(Task::PruneMetrics, prune_at).unique("prune-metrics")], clock.now()).await?;
+        store
+            .enqueue(&[NewJob::at(Task::RemindActionItems, prune_at).unique("remind-action-items")], clock.now())
+            .await?;
         if config.handoff_notice_minutes > 0 {
             store
                 .enqueue(

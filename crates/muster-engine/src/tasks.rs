@@ -56,6 +56,7 @@ impl Engine {
             Task::PruneMetrics => self.prune_metrics(&job).await,
             Task::Route { inbound_id } => self.route(&job, &inbound_id).await,
             Task::CheckHeartbeat { integration_id } => self.check_heartbeat(&job, &integration_id).await,
+            Task::RemindActionItems => self.remind_action_items(&job).await,
         }
     }
 
@@ -547,23 +548,67 @@ impl Engine {
                 thread: None,
                 buttons: vec![],
             };
-            for ch in self.store.list_channels(&p.id).await? {
-                if ch.activation_status != ActivationStatus::Activated {
-                    continue;
-                }
-                let result = match self.notifiers.for_channel(ch.kind) {
-                    Ok(n) => n.send(&ch.address, &message).await,
-                    Err(e) => Err(e),
-                };
-                match result {
-                    Ok(_) => break,
-                    Err(e) => {
-                        tracing::info!(contact = %alias, channel = %ch.name, error = %e, "handoff notice not sent through this channel")
-                    }
+            self.tell(&p, &message).await?;
+        }
+        self.finish(job, Effects::default()).await?;
+        Ok(())
+    }
+
+    /// Tells a person something that is not a page (a handoff, a reminder): through their first
+    /// activated channel that takes it. Answers whether one did.
+    pub(crate) async fn tell(&self, person: &Contact, message: &Message) -> Result<bool, EngineError> {
+        for ch in self.store.list_channels(&person.id).await? {
+            if ch.activation_status != ActivationStatus::Activated {
+                continue;
+            }
+            let result = match self.notifiers.for_channel(ch.kind) {
+                Ok(n) => n.send(&ch.address, message).await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(_) => return Ok(true),
+                Err(e) => {
+                    tracing::info!(contact = %person.alias, channel = %ch.name, error = %e, "notice not sent through this channel")
                 }
             }
         }
-        self.finish(job, Effects::default()).await?;
+        Ok(false)
+    }
+
+    /// Reminds the owner of every overdue action item, once a day.
+    pub(crate) async fn remind_action_items(&self, job: &Job) -> Result<(), EngineError> {
+        let now = self.now();
+        let items =
+            self.store.list_action_items(&muster_store::ActionItemQuery { open: true, ..Default::default() }).await?;
+        for item in items.iter().filter(|i| i.overdue(now)) {
+            let Some(owner) = &item.spec.owner else { continue };
+            let Some(person) = self.store.get_contact(owner).await? else { continue };
+            let analysis = self.store.get_analysis(&item.analysis_id).await?;
+            let due = item.spec.due.map(|d| d.to_string()).unwrap_or_default();
+            let message = Message {
+                id: format!("reminder-{}-{}", item.id, now.strftime("%Y%m%d")),
+                subject: format!("Overdue action item: {}", item.spec.title),
+                text: format!(
+                    "The action item \"{}\" was due {due}{}.{}",
+                    item.spec.title,
+                    analysis.map(|a| format!(" (from the analysis \"{}\")", a.title)).unwrap_or_default(),
+                    item.spec.link.as_ref().map(|l| format!(" {l}")).unwrap_or_default()
+                ),
+                ack_url: None,
+                ack_code: None,
+                incident_url: None,
+                thread: None,
+                buttons: vec![],
+            };
+            if !self.tell(&person, &message).await? {
+                tracing::warn!(item = %item.id, owner = %owner, "no channel took the overdue reminder");
+            }
+        }
+        let mut fx = Effects::default();
+        fx.jobs.push(
+            NewJob::at(Task::RemindActionItems, now + SignedDuration::from_hours(24)).unique("remind-action-items"),
+        );
+        self.finish(job, fx).await?;
         Ok(())
     }
 }

@@ -1,6 +1,6 @@
 //! The OpenAPI document, generated from the handlers' annotations and the types' schemas.
 
-use crate::api::{alarms, incidents, oncall, paging, plans, rules, runbooks, stacks, tokens, topics};
+use crate::api::{alarms, analyses, incidents, oncall, paging, plans, rules, runbooks, stacks, tokens, topics};
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -33,6 +33,9 @@ use utoipa::{Modify, OpenApi};
         rules::test_pattern, rules::list_rules, rules::create_rule, rules::put_rule, rules::show_rule, rules::delete_rule,
         rules::put_events, rules::list_inbound, rules::show_inbound, rules::list_integrations, rules::create_integration,
         rules::show_integration, rules::replace_integration, rules::delete_integration,
+        analyses::create, analyses::list, analyses::show, analyses::update, analyses::export, analyses::add_item,
+        analyses::replace_item, analyses::delete_item, analyses::list_items, analyses::list_templates,
+        analyses::put_template, analyses::show_template, analyses::reports,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

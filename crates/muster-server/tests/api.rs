@@ -2095,3 +2095,176 @@ mainSteps:
     }
     assert!(gone, "the script's child {} still runs", pid.trim());
 }
+
+// ---- Closure: analyses, action items, reports, over a simulated clock ----
+
+async fn spawn_on_clock(backend: Backend, clock: std::sync::Arc<muster_core::ManualClock>) -> Option<TestApp> {
+    let url = fresh_url(backend).await?;
+    let config = Config {
+        listen: "127.0.0.1:0".into(),
+        database_url: url,
+        admin_token: Some(ADMIN.into()),
+        public_url: Some(PUBLIC.into()),
+        handoff_notice_minutes: 0,
+        ..Config::default()
+    };
+    let app = Application::build_with_clock(config, clock).await.expect("server builds");
+    let base = format!("http://{}", app.address().expect("bound"));
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    Some(TestApp { base, http: reqwest::Client::new() })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_an_analysis_measures_the_incident_it_came_from() {
+    an_analysis_measures_the_incident_it_came_from(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_an_analysis_measures_the_incident_it_came_from() {
+    an_analysis_measures_the_incident_it_came_from(Backend::Postgres).await;
+}
+
+async fn an_analysis_measures_the_incident_it_came_from(backend: Backend) {
+    use jiff::{SignedDuration, Timestamp};
+    let t0: Timestamp = "2026-11-30T10:00:00Z".parse().expect("valid");
+    let clock = std::sync::Arc::new(muster_core::ManualClock::new(t0));
+    let Some(app) = spawn_on_clock(backend, clock.clone()).await else { return };
+    let at = |secs: i64| clock.set(t0 + SignedDuration::from_secs(secs));
+    let sink = muster_notify::testing::HttpSink::start().await;
+    people(&app, &["ann"]).await;
+    let channel = json!({"name": "hook", "type": "WEBHOOK", "address": format!("{}/ann", sink.base)});
+    assert_eq!(app.admin(Method::POST, "/api/v1/contacts/ann/channels", Some(channel)).await.0, StatusCode::CREATED);
+    let plan = json!({"name": "checkout", "incidentTemplate": {"title": "Checkout failing", "impact": 2}, "engagements": ["ann"]});
+    assert_eq!(app.admin(Method::POST, "/api/v1/response-plans", Some(plan)).await.0, StatusCode::CREATED);
+
+    // An alarm changed state at 09:58:30; the incident opened at 10:00.
+    let trigger =
+        json!({"source": "alarm", "details": {"alarmName": "checkout-errors", "changedAt": "2026-11-30T09:58:30Z"}});
+    let (_, incident) = app
+        .admin(Method::POST, "/api/v1/incidents", Some(json!({"responsePlan": "checkout", "trigger": trigger})))
+        .await;
+    let id = incident["id"].as_str().expect("id").to_string();
+    let pages = until(&app, &format!("/api/v1/pages?incident={id}"), |v| count(v) == 1).await;
+    let page = pages["items"][0].clone();
+    let paged_at: Timestamp = page["createdAt"].as_str().expect("createdAt").parse().expect("time");
+    at(300);
+    let (status, _) =
+        app.admin(Method::POST, &format!("/api/v1/pages/{}/ack", page["id"].as_str().expect("id")), None).await;
+    assert_eq!(status, StatusCode::OK);
+    at(1200);
+    let mitigated = json!({"eventType": "mitigated", "message": "rolled back deploy 4812"});
+    assert_eq!(
+        app.admin(Method::POST, &format!("/api/v1/incidents/{id}/timeline"), Some(mitigated)).await.0,
+        StatusCode::CREATED
+    );
+    at(2700);
+    app.admin(Method::PATCH, &format!("/api/v1/incidents/{id}"), Some(json!({"status": "RESOLVED"}))).await;
+
+    at(3000);
+    let (status, analysis) =
+        app.admin(Method::POST, "/api/v1/post-incident-analyses", Some(json!({"incident": id}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{analysis}");
+    let m = &analysis["metrics"];
+    assert_eq!(m["timeToDetect"], 90);
+    assert_eq!(m["timeToEngage"], paged_at.duration_since(t0).as_secs(), "from the page's own record");
+    assert_eq!(m["timeToAcknowledge"], 300);
+    assert_eq!(m["timeToMitigate"], 1200);
+    assert_eq!(m["timeToResolve"], 2700);
+    assert_eq!(m["pagesSent"], 1);
+    assert_eq!(m["paged"]["ann"], 1);
+    assert_eq!(analysis["status"], "DRAFT");
+    assert!(analysis["timelineExcerpt"].to_string().contains("rolled back deploy 4812"));
+    assert_eq!(analysis["template"]["questions"].as_array().map(Vec::len), Some(9));
+    let aid = analysis["id"].as_str().expect("id").to_string();
+
+    let patch = json!({"answers": {"summary": "A deploy broke card payments.", "five_whys": "Because the canary was skipped."}, "status": "IN_REVIEW"});
+    let (status, updated) =
+        app.admin(Method::PATCH, &format!("/api/v1/post-incident-analyses/{aid}"), Some(patch)).await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    let (status, err) = app
+        .admin(Method::PATCH, &format!("/api/v1/post-incident-analyses/{aid}"), Some(json!({"answers": {"nope": "x"}})))
+        .await;
+    assert_eq!((status, err["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("answers.nope")));
+    let item = json!({"title": "Make the canary mandatory", "owner": "ann", "due": "2026-12-01", "link": "https://tracker.example/42"});
+    let (status, created) =
+        app.admin(Method::POST, &format!("/api/v1/post-incident-analyses/{aid}/action-items"), Some(item)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (status, err) = app
+        .admin(
+            Method::POST,
+            &format!("/api/v1/post-incident-analyses/{aid}/action-items"),
+            Some(json!({"title": "x", "owner": "nobody"})),
+        )
+        .await;
+    assert_eq!((status, err["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("owner")));
+
+    let res = app
+        .http
+        .get(format!("{}/api/v1/post-incident-analyses/{aid}/export?format=markdown", app.base))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .expect("export");
+    assert!(res.headers()["content-type"].to_str().expect("type").starts_with("text/markdown"));
+    let md = res.text().await.expect("text");
+    assert!(md.starts_with("# Incident #1: Checkout failing\n"), "{md}");
+    assert!(md.contains("| Time to acknowledge | 5 min 0 s |"), "{md}");
+    assert!(md.contains("| Time to resolve | 45 min 0 s |"), "{md}");
+    assert!(md.contains("## What happened, in a few sentences?\n\nA deploy broke card payments."), "{md}");
+    assert!(
+        md.contains("- [ ] Make the canary mandatory — owner ann, due 2026-12-01 (https://tracker.example/42)"),
+        "{md}"
+    );
+    let (_, exported) =
+        app.admin(Method::GET, &format!("/api/v1/post-incident-analyses/{aid}/export?format=json"), None).await;
+    assert_eq!(exported["metrics"]["timeToResolve"], 2700);
+    assert_eq!(exported["analysis"]["status"], "IN_REVIEW");
+
+    // A second incident: acknowledged a minute after it opened, resolved ten minutes after.
+    at(3600);
+    let (_, second) =
+        app.admin(Method::POST, "/api/v1/incidents", Some(json!({"title": "Search slow", "impact": 3}))).await;
+    let second = second["id"].as_str().expect("id").to_string();
+    at(3660);
+    app.admin(Method::POST, &format!("/api/v1/incidents/{second}/ack"), None).await;
+    at(4200);
+    app.admin(Method::PATCH, &format!("/api/v1/incidents/{second}"), Some(json!({"status": "RESOLVED"}))).await;
+    let (status, r) = app
+        .admin(Method::GET, "/api/v1/reports?from=2026-11-30T00:00:00Z&to=2026-12-01T00:00:00Z&period=day", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(r["overall"]["incidents"], 2);
+    assert_eq!(r["overall"]["mtta"], 180.0, "(300 + 60) / 2");
+    assert_eq!(r["overall"]["mttr"], 1650.0, "(2700 + 600) / 2");
+    assert_eq!(r["byResponsePlan"]["checkout"]["mttr"], 2700.0);
+    assert_eq!(r["byPeriod"]["2026-11-30"]["incidents"], 2);
+    assert_eq!(r["pagesPerPerson"][0]["contact"], "ann");
+    assert_eq!(r["noisiest"][0]["source"], "alarm:checkout-errors");
+    let csv = app
+        .http
+        .get(format!("{}/api/v1/reports?from=2026-11-30T00:00:00Z&to=2026-12-01T00:00:00Z&format=csv", app.base))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .expect("csv")
+        .text()
+        .await
+        .expect("text");
+    assert!(csv.contains("\noverall,all,2,2,180,2,1650\n"), "{csv}");
+
+    // Past its due date, the item is overdue, and its owner is reminded through their channel.
+    clock.set("2026-12-03T12:00:00Z".parse().expect("valid"));
+    let (_, items) = app.admin(Method::GET, "/api/v1/action-items?overdue=true", None).await;
+    assert_eq!(count(&items), 1);
+    assert_eq!(items["items"][0]["overdue"], true);
+    let mut reminded = false;
+    for _ in 0..100 {
+        if sink.requests.lock().await.iter().any(|r| r.body.contains("Overdue action item: Make the canary mandatory"))
+        {
+            reminded = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(reminded, "the owner was reminded");
+}

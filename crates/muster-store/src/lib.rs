@@ -5,6 +5,7 @@
 //! keeps in columns, which it reads and writes through the core types' own serde shape.
 
 mod alarms;
+mod analyses;
 mod error;
 mod inbound;
 mod oncall;
@@ -15,6 +16,7 @@ pub mod testing;
 mod topics;
 
 pub use alarms::{AlarmChange, Series, evaluate_job, parse_dimensions_key};
+pub use analyses::ActionItemQuery;
 pub use error::StoreError;
 pub use inbound::{InboundQuery, InboundUpdate, NewInbound};
 pub use paging::{Acked, Effects, Finish, PageUpdate};
@@ -26,6 +28,7 @@ use async_trait::async_trait;
 use jiff::SignedDuration;
 use jiff::Timestamp;
 use muster_core::alarm::{Alarm, AlarmHistoryItem, AlarmSpec, Evaluation, StateValue};
+use muster_core::analysis::{ActionItem, ActionItemSpec, Analysis, AnalysisTemplate, ReportIncident, ReportPage};
 use muster_core::auth::ApiToken;
 use muster_core::contact::{Channel, ChannelSpec, Contact, ContactSpec};
 use muster_core::engage::{Engagement, Job, NewJob, Page};
@@ -399,4 +402,28 @@ pub trait Store: Send + Sync + 'static {
     async fn list_silences(&self) -> Result<Vec<muster_core::silence::Silence>>;
     /// The id of an active silence that mutes these labels.
     async fn silence_for(&self, labels: &BTreeMap<String, String>, now: Timestamp) -> Result<Option<String>>;
+
+    /// Creates or replaces an analysis template; true when created.
+    async fn put_analysis_template(&self, t: &AnalysisTemplate, now: Timestamp) -> Result<bool>;
+    async fn get_analysis_template(&self, name: &str) -> Result<Option<AnalysisTemplate>>;
+    async fn list_analysis_templates(&self) -> Result<Vec<AnalysisTemplate>>;
+    /// Writes an analysis (replacing one with its id).
+    async fn put_analysis(&self, a: &Analysis) -> Result<()>;
+    async fn get_analysis(&self, id: &str) -> Result<Option<Analysis>>;
+    /// Newest first; of one incident, or the latest 500.
+    async fn list_analyses(&self, incident_id: Option<&str>) -> Result<Vec<Analysis>>;
+    /// Creates (no `id`) or replaces an action item of an analysis; `Conflict` naming `owner` for an
+    /// unknown contact.
+    async fn put_action_item(
+        &self,
+        id: Option<&str>,
+        analysis_id: &str,
+        spec: &ActionItemSpec,
+        now: Timestamp,
+    ) -> Result<ActionItem>;
+    async fn list_action_items(&self, query: &ActionItemQuery) -> Result<Vec<ActionItem>>;
+    async fn delete_action_item(&self, id: &str) -> Result<bool>;
+    /// The incidents opened in `[from, to)` with their first acknowledgements, and the pages sent
+    /// in it with each person's time zone.
+    async fn report_data(&self, from: Timestamp, to: Timestamp) -> Result<(Vec<ReportIncident>, Vec<ReportPage>)>;
 }

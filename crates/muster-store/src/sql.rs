@@ -152,11 +152,11 @@ impl SqlStore {
     }
 }
 
-const INCIDENT_COLUMNS: &str = "id, number, title, impact, status, summary, dedupe_string, response_plan_id, \
+pub(crate) const INCIDENT_COLUMNS: &str = "id, number, title, impact, status, summary, dedupe_string, response_plan_id, \
      response_plan_name, tags, roles, trigger_info, trigger_count, created_at, updated_at, resolved_at, \
      last_triggered_at, created_by";
 
-fn incident_from_row(r: &AnyRow) -> Result<Incident> {
+pub(crate) fn incident_from_row(r: &AnyRow) -> Result<Incident> {
     let plan_id: Option<String> = r.try_get("response_plan_id")?;
     let plan_name: Option<String> = r.try_get("response_plan_name")?;
     let status: String = r.try_get("status")?;
@@ -1548,6 +1548,59 @@ impl Store for SqlStore {
 
     async fn list_silences(&self) -> Result<Vec<muster_core::silence::Silence>> {
         self.list_silences_impl().await
+    }
+
+    async fn put_analysis_template(&self, t: &muster_core::analysis::AnalysisTemplate, now: Timestamp) -> Result<bool> {
+        self.put_analysis_template_impl(t, now).await
+    }
+
+    async fn get_analysis_template(&self, name: &str) -> Result<Option<muster_core::analysis::AnalysisTemplate>> {
+        self.get_analysis_template_impl(name).await
+    }
+
+    async fn list_analysis_templates(&self) -> Result<Vec<muster_core::analysis::AnalysisTemplate>> {
+        self.list_analysis_templates_impl().await
+    }
+
+    async fn put_analysis(&self, a: &muster_core::analysis::Analysis) -> Result<()> {
+        self.put_analysis_impl(a).await
+    }
+
+    async fn get_analysis(&self, id: &str) -> Result<Option<muster_core::analysis::Analysis>> {
+        self.get_analysis_impl(id).await
+    }
+
+    async fn list_analyses(&self, incident_id: Option<&str>) -> Result<Vec<muster_core::analysis::Analysis>> {
+        self.list_analyses_impl(incident_id).await
+    }
+
+    async fn put_action_item(
+        &self,
+        id: Option<&str>,
+        analysis_id: &str,
+        spec: &muster_core::analysis::ActionItemSpec,
+        now: Timestamp,
+    ) -> Result<muster_core::analysis::ActionItem> {
+        self.put_action_item_impl(id, analysis_id, spec, now).await
+    }
+
+    async fn list_action_items(
+        &self,
+        query: &crate::ActionItemQuery,
+    ) -> Result<Vec<muster_core::analysis::ActionItem>> {
+        self.list_action_items_impl(query).await
+    }
+
+    async fn delete_action_item(&self, id: &str) -> Result<bool> {
+        self.delete_action_item_impl(id).await
+    }
+
+    async fn report_data(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<(Vec<muster_core::analysis::ReportIncident>, Vec<muster_core::analysis::ReportPage>)> {
+        self.report_data_impl(from, to).await
     }
 
     async fn silence_for(

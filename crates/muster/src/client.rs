@@ -78,6 +78,11 @@ pub(crate) fn s(v: &Value) -> String {
 }
 
 /// Prints rows as aligned columns under a header.
+/// A table of a listing's `items`, one row per item.
+pub(crate) fn item_table(v: &Value, headers: &[&str], row: impl Fn(&Value) -> Vec<String>) {
+    table(headers, v["items"].as_array().into_iter().flatten().map(row).collect());
+}
+
 pub(crate) fn table(headers: &[&str], rows: Vec<Vec<String>>) {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
     for r in &rows {
@@ -241,10 +246,9 @@ pub async fn incident(args: &ClientArgs, cmd: IncidentCommand) -> anyhow::Result
             let v = c.call(Method::PATCH, &format!("/incidents/{incident}"), Some(json!({"status": "OPEN"}))).await?;
             c.print(&v, |v| println!("reopened incident #{}: {}", s(&v["number"]), s(&v["title"])));
         }
-        IncidentCommand::Note { incident, message } => {
-            let v = c
-                .call(Method::POST, &format!("/incidents/{incident}/timeline"), Some(json!({"message": message})))
-                .await?;
+        IncidentCommand::Note { incident, message, kind } => {
+            let body = strip_nulls(json!({"message": message, "eventType": kind}));
+            let v = c.call(Method::POST, &format!("/incidents/{incident}/timeline"), Some(body)).await?;
             c.print(&v, |v| println!("noted at {}", s(&v["eventTime"])));
         }
         IncidentCommand::Relate { incident, kind, title, value } => {

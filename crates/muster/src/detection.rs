@@ -1,6 +1,6 @@
 //! Client commands for metrics and alarms.
 
-use crate::client::{Client, s, strip_nulls, table};
+use crate::client::{Client, item_table, s, strip_nulls, table};
 use crate::{AlarmCommand, ClientArgs, EventCommand, IntegrationCommand, MetricCommand, RuleCommand, SilenceCommand};
 use anyhow::bail;
 use reqwest::Method;
@@ -46,19 +46,13 @@ pub async fn metric(args: &ClientArgs, cmd: MetricCommand) -> anyhow::Result<()>
             let q = namespace.map(|n| format!("?namespace={}", url_escape(&n))).unwrap_or_default();
             let v = c.call(Method::GET, &format!("/metrics{q}"), None).await?;
             c.print(&v, |v| {
-                let rows = v["items"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|m| {
-                        let dims = m["dimensions"]
-                            .as_object()
-                            .map(|d| d.iter().map(|(k, v)| format!("{k}={}", s(v))).collect::<Vec<_>>().join(","))
-                            .unwrap_or_default();
-                        vec![s(&m["namespace"]), s(&m["metricName"]), dims, s(&m["datapoints"]), s(&m["lastTimestamp"])]
-                    })
-                    .collect();
-                table(&["NAMESPACE", "METRIC", "DIMENSIONS", "DATAPOINTS", "LAST"], rows);
+                item_table(v, &["NAMESPACE", "METRIC", "DIMENSIONS", "DATAPOINTS", "LAST"], |m| {
+                    let dims = m["dimensions"]
+                        .as_object()
+                        .map(|d| d.iter().map(|(k, v)| format!("{k}={}", s(v))).collect::<Vec<_>>().join(","))
+                        .unwrap_or_default();
+                    vec![s(&m["namespace"]), s(&m["metricName"]), dims, s(&m["datapoints"]), s(&m["lastTimestamp"])]
+                });
             });
         }
         MetricCommand::Get { namespace, metric_name, dimensions: dims, statistic, period, from, to } => {
@@ -98,20 +92,14 @@ pub async fn alarm(args: &ClientArgs, cmd: AlarmCommand) -> anyhow::Result<()> {
             let q = state.map(|st| format!("?state={}", url_escape(&st))).unwrap_or_default();
             let v = c.call(Method::GET, &format!("/alarms{q}"), None).await?;
             c.print(&v, |v| {
-                let rows = v["items"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|a| {
-                        vec![
-                            s(&a["name"]),
-                            s(&a["stateValue"]),
-                            format!("{} {}", s(&a["namespace"]), s(&a["metricName"])),
-                            s(&a["stateUpdatedAt"]),
-                        ]
-                    })
-                    .collect();
-                table(&["ALARM", "STATE", "METRIC", "SINCE"], rows);
+                item_table(v, &["ALARM", "STATE", "METRIC", "SINCE"], |a| {
+                    vec![
+                        s(&a["name"]),
+                        s(&a["stateValue"]),
+                        format!("{} {}", s(&a["namespace"]), s(&a["metricName"])),
+                        s(&a["stateUpdatedAt"]),
+                    ]
+                });
             });
         }
         AlarmCommand::Show { name } => {
@@ -192,16 +180,10 @@ pub async fn rule(args: &ClientArgs, cmd: RuleCommand) -> anyhow::Result<()> {
         RuleCommand::List => {
             let v = c.call(Method::GET, "/rules", None).await?;
             c.print(&v, |v| {
-                let rows = v["items"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|r| {
-                        let targets: Vec<String> = r["targets"].as_array().into_iter().flatten().map(s).collect();
-                        vec![s(&r["name"]), s(&r["state"]), targets.join(", "), s(&r["stack"])]
-                    })
-                    .collect();
-                table(&["RULE", "STATE", "TARGETS", "STACK"], rows);
+                item_table(v, &["RULE", "STATE", "TARGETS", "STACK"], |r| {
+                    let targets: Vec<String> = r["targets"].as_array().into_iter().flatten().map(s).collect();
+                    vec![s(&r["name"]), s(&r["state"]), targets.join(", "), s(&r["stack"])]
+                });
             });
         }
         RuleCommand::Show { name } => {
@@ -227,21 +209,15 @@ pub async fn integration(args: &ClientArgs, cmd: IntegrationCommand) -> anyhow::
         IntegrationCommand::List => {
             let v = c.call(Method::GET, "/integrations", None).await?;
             c.print(&v, |v| {
-                let rows = v["items"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|i| {
-                        vec![
-                            s(&i["name"]),
-                            s(&i["type"]),
-                            s(&i["responsePlan"]),
-                            format!("{}...", s(&i["keyPrefix"])),
-                            s(&i["lastReceivedAt"]),
-                        ]
-                    })
-                    .collect();
-                table(&["INTEGRATION", "TYPE", "PLAN", "KEY", "LAST RECEIVED"], rows);
+                item_table(v, &["INTEGRATION", "TYPE", "PLAN", "KEY", "LAST RECEIVED"], |i| {
+                    vec![
+                        s(&i["name"]),
+                        s(&i["type"]),
+                        s(&i["responsePlan"]),
+                        format!("{}...", s(&i["keyPrefix"])),
+                        s(&i["lastReceivedAt"]),
+                    ]
+                });
             });
         }
         IntegrationCommand::Create { name, kind, plan, interval, group_by } => {
@@ -270,21 +246,15 @@ pub async fn integration(args: &ClientArgs, cmd: IntegrationCommand) -> anyhow::
             let path = if q.is_empty() { "/inbound".to_string() } else { format!("/inbound?{}", q.join("&")) };
             let v = c.call(Method::GET, &path, None).await?;
             c.print(&v, |v| {
-                let rows = v["items"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|i| {
-                        let what = i["payload"]["alert"]["title"]
-                            .as_str()
-                            .or(i["payload"]["detail-type"].as_str())
-                            .or(i["payload"]["summary"].as_str())
-                            .unwrap_or("")
-                            .to_string();
-                        vec![s(&i["receivedAt"]), s(&i["kind"]), s(&i["status"]), what, s(&i["incidentId"])]
-                    })
-                    .collect();
-                table(&["RECEIVED", "KIND", "STATUS", "WHAT", "INCIDENT"], rows);
+                item_table(v, &["RECEIVED", "KIND", "STATUS", "WHAT", "INCIDENT"], |i| {
+                    let what = i["payload"]["alert"]["title"]
+                        .as_str()
+                        .or(i["payload"]["detail-type"].as_str())
+                        .or(i["payload"]["summary"].as_str())
+                        .unwrap_or("")
+                        .to_string();
+                    vec![s(&i["receivedAt"]), s(&i["kind"]), s(&i["status"]), what, s(&i["incidentId"])]
+                });
             });
         }
     }
@@ -303,37 +273,24 @@ pub async fn silence(args: &ClientArgs, cmd: SilenceCommand) -> anyhow::Result<(
         SilenceCommand::List => {
             let v = c.call(Method::GET, "/silences", None).await?;
             c.print(&v, |v| {
-                let rows = v["items"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|x| {
-                        let matchers: Vec<String> = x["matchers"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .map(|m| {
-                                let op =
-                                    match (m["isEqual"].as_bool() != Some(false), m["isRegex"].as_bool() == Some(true))
-                                    {
-                                        (true, false) => "=",
-                                        (false, false) => "!=",
-                                        (true, true) => "=~",
-                                        (false, true) => "!~",
-                                    };
-                                format!("{}{op}\"{}\"", s(&m["name"]), s(&m["value"]))
-                            })
-                            .collect();
-                        vec![
-                            s(&x["id"]),
-                            s(&x["status"]["state"]),
-                            matchers.join(" "),
-                            s(&x["endsAt"]),
-                            s(&x["comment"]),
-                        ]
-                    })
-                    .collect();
-                table(&["SILENCE", "STATE", "MATCHERS", "ENDS", "COMMENT"], rows);
+                item_table(v, &["SILENCE", "STATE", "MATCHERS", "ENDS", "COMMENT"], |x| {
+                    let matchers: Vec<String> = x["matchers"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|m| {
+                            let op = match (m["isEqual"].as_bool() != Some(false), m["isRegex"].as_bool() == Some(true))
+                            {
+                                (true, false) => "=",
+                                (false, false) => "!=",
+                                (true, true) => "=~",
+                                (false, true) => "!~",
+                            };
+                            format!("{}{op}\"{}\"", s(&m["name"]), s(&m["value"]))
+                        })
+                        .collect();
+                    vec![s(&x["id"]), s(&x["status"]["state"]), matchers.join(" "), s(&x["endsAt"]), s(&x["comment"])]
+                });
             });
         }
         SilenceCommand::Add { matchers, duration, comment, author } => {

@@ -1,6 +1,7 @@
 //! `muster`: the server (`muster serve`) and the client commands that talk to it.
 
 mod client;
+mod closure;
 mod demo;
 mod detection;
 mod oncall;
@@ -107,6 +108,35 @@ enum Command {
     /// Metric alarms: list, show with history, set a state by hand.
     #[command(subcommand)]
     Alarm(AlarmCommand),
+    /// Post-incident analyses: create, list, show, answer, add action items, export.
+    #[command(subcommand)]
+    Analysis(AnalysisCommand),
+    /// Action items across every analysis.
+    ActionItems {
+        #[arg(long)]
+        owner: Option<String>,
+        /// Only the overdue ones.
+        #[arg(long)]
+        overdue: bool,
+        /// Done ones too.
+        #[arg(long)]
+        all: bool,
+    },
+    /// MTTA and MTTR by response plan, impact and period; pages per person; the noisiest sources.
+    Report {
+        /// RFC 3339; default 30 days before --to.
+        #[arg(long)]
+        from: Option<String>,
+        /// RFC 3339; default now.
+        #[arg(long)]
+        to: Option<String>,
+        /// day, week or month.
+        #[arg(long, default_value = "week")]
+        period: String,
+        /// Print CSV.
+        #[arg(long)]
+        csv: bool,
+    },
     /// Send events (matched against event rules).
     #[command(subcommand)]
     Event(EventCommand),
@@ -212,7 +242,14 @@ pub enum IncidentCommand {
     /// Reopen a resolved incident.
     Reopen { incident: String },
     /// Add a note to an incident's timeline.
-    Note { incident: String, message: String },
+    Note {
+        incident: String,
+        message: String,
+        /// A custom event type instead of a note; `mitigated` marks when the impact stopped (for
+        /// the analysis's time to mitigate).
+        #[arg(long = "type")]
+        kind: Option<String>,
+    },
     /// Add a related item (metric, link, resource, incident, attachment, other).
     Relate {
         incident: String,
@@ -474,6 +511,46 @@ pub enum AlarmCommand {
 }
 
 #[derive(Subcommand)]
+pub enum AnalysisCommand {
+    /// Start an analysis of an incident (id or number).
+    Create {
+        incident: String,
+        #[arg(long)]
+        template: Option<String>,
+        #[arg(long)]
+        title: Option<String>,
+    },
+    List {
+        #[arg(long)]
+        incident: Option<String>,
+    },
+    /// The analysis with its metrics, answers and action items.
+    Show { id: String },
+    /// Answer a question (by its id: summary, impact, detection, ...).
+    Answer { id: String, question: String, answer: String },
+    /// DRAFT, IN_REVIEW or PUBLISHED.
+    Status { id: String, status: String },
+    /// Add an action item.
+    AddItem {
+        id: String,
+        title: String,
+        #[arg(long)]
+        owner: Option<String>,
+        /// A date, 2026-12-15.
+        #[arg(long)]
+        due: Option<String>,
+        #[arg(long)]
+        link: Option<String>,
+    },
+    /// Markdown (default) or JSON.
+    Export {
+        id: String,
+        #[arg(long, default_value = "markdown")]
+        format: String,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum EventCommand {
     /// Send one event: --source and --detail-type with a JSON --detail, or a whole event with --json.
     Put {
@@ -657,6 +734,11 @@ fn main() -> ExitCode {
             Command::Metric(c) => detection::metric(&cli.client, c).await,
             Command::Alarm(c) => detection::alarm(&cli.client, c).await,
             Command::Event(c) => detection::event(&cli.client, c).await,
+            Command::Analysis(c) => closure::analysis(&cli.client, c).await,
+            Command::ActionItems { owner, overdue, all } => {
+                closure::action_items(&cli.client, owner, overdue, all).await
+            }
+            Command::Report { from, to, period, csv } => closure::report(&cli.client, from, to, period, csv).await,
             Command::Rule(c) => detection::rule(&cli.client, c).await,
             Command::Integration(c) => detection::integration(&cli.client, c).await,
             Command::Silence(c) => detection::silence(&cli.client, c).await,

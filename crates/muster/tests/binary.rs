@@ -568,3 +568,32 @@ fn amtool_talks_to_muster_as_to_an_alertmanager() {
     assert_eq!(active, serde_json::json!([]), "expired silences are not active");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn closure_from_the_cli() {
+    let server = serve(&muster_store::testing::sqlite_url(), Some(ADMIN));
+    server.json(&["incident", "start", "--title", "Checkout failing", "--impact", "2"]);
+    let (ok, _, err) = server.muster(&["incident", "note", "1", "rolled back", "--type", "mitigated"]);
+    assert!(ok, "{err}");
+    server.json(&["incident", "resolve", "1"]);
+    let created = server.json(&["analysis", "create", "1"]);
+    let id = created["id"].as_str().expect("id").to_string();
+    assert!(created["metrics"]["timeToMitigate"].is_number(), "{created}");
+    assert!(created["metrics"]["timeToResolve"].is_number());
+    let (ok, _, err) = server.muster(&["analysis", "answer", &id, "summary", "A bad deploy."]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = server.muster(&["analysis", "answer", &id, "nonsense", "x"]);
+    assert!(!ok && err.contains("field: answers.nonsense"), "{err}");
+    let (ok, _, err) = server.muster(&["analysis", "add-item", &id, "Add a canary", "--due", "2026-12-15"]);
+    assert!(ok, "{err}");
+    let (ok, md, _) = server.muster(&["analysis", "export", &id]);
+    assert!(ok && md.starts_with("# Incident #1: Checkout failing"), "{md}");
+    assert!(md.contains("A bad deploy.") && md.contains("- [ ] Add a canary, due 2026-12-15"), "{md}");
+    let (ok, out, _) = server.muster(&["action-items"]);
+    assert!(ok && out.contains("Add a canary"), "{out}");
+    let report = server.json(&["report"]);
+    assert_eq!(report["overall"]["incidents"], 1);
+    assert_eq!(report["overall"]["resolved"], 1);
+    let (ok, csv, _) = server.muster(&["report", "--csv"]);
+    assert!(ok && csv.starts_with("group,key,incidents"), "{csv}");
+}

@@ -1,6 +1,7 @@
 //! The native API under `/api/v1`.
 
 pub mod alarms;
+pub mod analyses;
 pub mod compat;
 pub mod inbound;
 pub mod incidents;
@@ -94,6 +95,18 @@ pub fn routes() -> Router<AppState> {
         .route("/rules/test", post(rules::test_pattern))
         .route("/rules/{name}", get(rules::show_rule).put(rules::put_rule).delete(rules::delete_rule))
         .route("/events", post(rules::put_events))
+        .route("/post-incident-analyses", get(analyses::list).post(analyses::create))
+        .route("/post-incident-analyses/{id}", get(analyses::show).patch(analyses::update))
+        .route("/post-incident-analyses/{id}/export", get(analyses::export))
+        .route("/post-incident-analyses/{id}/action-items", post(analyses::add_item))
+        .route(
+            "/post-incident-analyses/{id}/action-items/{item}",
+            put(analyses::replace_item).delete(analyses::delete_item),
+        )
+        .route("/action-items", get(analyses::list_items))
+        .route("/analysis-templates", get(analyses::list_templates))
+        .route("/analysis-templates/{name}", get(analyses::show_template).put(analyses::put_template))
+        .route("/reports", get(analyses::reports))
         .route("/silences", get(silences::list_silences).post(silences::create_silence))
         .route("/silences/{id}", get(silences::show_silence).delete(silences::expire_silence))
         .route("/inbound", get(rules::list_inbound))
