@@ -10,6 +10,7 @@ mod json;
 mod limit;
 mod metrics;
 mod openapi;
+mod ui;
 
 pub use error::ApiError;
 pub use muster_engine::ProviderConfig;
@@ -99,6 +100,8 @@ pub struct AppState {
     pub limiter: Arc<limit::Limiter>,
     /// Writes what senders post, many requests to a commit.
     pub ingester: ingest::Ingester,
+    /// The web UI's compiled templates.
+    pub ui: Arc<ui::Views>,
 }
 
 /// A built server: its listener is bound, its database migrated.
@@ -155,6 +158,7 @@ impl Application {
             providers: Arc::new(config.providers.clone()),
             limiter: Arc::new(limit::Limiter::default()),
             ingester: ingest::Ingester::start(shared.clone(), config.ingest_batching),
+            ui: Arc::new(ui::Views::new().map_err(|e| anyhow::anyhow!("the web UI's templates: {e}"))?),
             store: shared,
         };
         let router = router(state, config.body_limit);
@@ -233,6 +237,7 @@ fn router(state: AppState, body_limit: usize) -> Router {
     let metrics = state.metrics.clone();
     Router::new()
         .nest("/api/v1", api::routes())
+        .merge(ui::routes())
         .route("/api/openapi.json", get(openapi::serve))
         .route("/api/v2/alerts", get(api::compat::alertmanager_v2_list).post(api::compat::alertmanager_v2))
         .route("/api/v2/silences", get(api::silences::am_list).post(api::silences::am_create))
