@@ -7,6 +7,7 @@
 pub mod alarm;
 pub mod alert;
 pub mod analysis;
+pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod contact;

@@ -227,8 +227,12 @@ impl Engine {
     pub(crate) async fn prune_metrics(&self, job: &Job) -> Result<(), EngineError> {
         let now = self.now();
         let gone = self.store.prune_metric_data(now - self.config.metric_retention).await?;
-        if gone > 0 {
-            tracing::info!(rows = gone, "pruned metric data past its retention");
+        let (inbound, incidents) = self
+            .store
+            .prune(Some(now - self.config.inbound_retention), self.config.resolved_retention.map(|r| now - r))
+            .await?;
+        if gone + inbound + incidents > 0 {
+            tracing::info!(metric_rows = gone, inbound, incidents, "pruned data past its retention");
         }
         let mut fx = Effects::default();
         fx.jobs.push(NewJob::at(Task::PruneMetrics, now + PRUNE_EVERY).unique("prune-metrics"));

@@ -49,6 +49,10 @@ pub struct EngineConfig {
     pub http_policy: HttpPolicy,
     /// How long metric data is kept.
     pub metric_retention: SignedDuration,
+    /// How long routed inbound items (events, alerts) are kept.
+    pub inbound_retention: SignedDuration,
+    /// How long resolved incidents without an analysis are kept; forever when absent.
+    pub resolved_retention: Option<SignedDuration>,
     /// This node's name, stable across restarts, so a restarted node takes back at once the jobs it
     /// held when it stopped; a random one when absent (its old claims then wait out their lease).
     pub node_id: Option<String>,
@@ -97,6 +101,8 @@ impl Default for EngineConfig {
             secrets: Default::default(),
             http_policy: HttpPolicy::default(),
             metric_retention: SignedDuration::from_hours(24 * 15),
+            inbound_retention: SignedDuration::from_hours(24 * 30),
+            resolved_retention: None,
             node_id: None,
         }
     }

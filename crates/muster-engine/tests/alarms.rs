@@ -254,3 +254,63 @@ async fn sqlite_heartbeats_over_simulated_time() {
 async fn postgres_heartbeats_over_simulated_time() {
     heartbeats_over_simulated_time(Backend::Postgres).await;
 }
+
+/// Routed events and alerts, and resolved incidents without an analysis, go after their retention.
+async fn old_data_is_pruned(backend: Backend) {
+    use muster_core::incident::{IncidentPatch, IncidentStatus, StartRequest, prepare_start};
+    use muster_store::NewInbound;
+    let Some(url) = fresh_url(backend).await else { return };
+    let store = SqlStore::connect(&url).await.expect("store");
+    let t = |s: &str| -> Timestamp { s.parse().expect("valid") };
+    let start = |title: &str, at: Timestamp| {
+        let req = StartRequest {
+            title: Some(title.into()),
+            impact: Some(muster_core::incident::Impact::MEDIUM),
+            ..Default::default()
+        };
+        prepare_start(req, None, "test", at).expect("valid")
+    };
+    let old = store.start_incident(start("old", t("2026-01-01T00:00:00Z"))).await.expect("start").into_incident();
+    let fresh = store.start_incident(start("fresh", t("2026-11-01T00:00:00Z"))).await.expect("start").into_incident();
+    let open = store.start_incident(start("open", t("2026-01-01T00:00:00Z"))).await.expect("start").into_incident();
+    let resolve = IncidentPatch { status: Some(IncidentStatus::Resolved), ..Default::default() };
+    store.update_incident(&old.id, &resolve, "test", t("2026-01-02T00:00:00Z")).await.expect("resolve");
+    store.update_incident(&fresh.id, &resolve, "test", t("2026-11-02T00:00:00Z")).await.expect("resolve");
+    let event =
+        |id: &str| NewInbound { id: id.into(), kind: "event", integration_id: None, payload: serde_json::json!({}) };
+    store.ingest(&[event("e-old")], &[], t("2026-01-01T00:00:00Z")).await.expect("ingest");
+    store.ingest(&[event("e-new")], &[], t("2026-11-29T00:00:00Z")).await.expect("ingest");
+    let (inbound, incidents) =
+        store.prune(Some(t("2026-10-31T00:00:00Z")), Some(t("2026-06-01T00:00:00Z"))).await.expect("prune");
+    assert_eq!((inbound, incidents), (0, 1), "a pending item is kept until routed; one old resolved incident goes");
+    assert!(store.get_incident(&old.id).await.expect("read").is_none());
+    assert!(store.get_incident(&fresh.id).await.expect("read").is_some());
+    assert!(store.get_incident(&open.id).await.expect("read").is_some(), "open incidents stay");
+    let routed = muster_store::InboundUpdate {
+        id: "e-old".into(),
+        status: "routed".into(),
+        outcome: serde_json::json!({}),
+        incident_id: None,
+    };
+    let fx = muster_store::Effects { inbound: Some(routed), ..Default::default() };
+    let jobs =
+        store.claim_jobs("n", t("2026-11-30T00:00:00Z"), SignedDuration::from_secs(60), 10).await.expect("claim");
+    let job = jobs
+        .iter()
+        .find(|j| matches!(&j.task, muster_core::engage::Task::Route { inbound_id } if inbound_id == "e-old"))
+        .expect("its job");
+    store.finish_job(&job.id, "n", &fx, t("2026-11-30T00:00:00Z")).await.expect("finish");
+    let (inbound, _) = store.prune(Some(t("2026-10-31T00:00:00Z")), None).await.expect("prune");
+    assert_eq!(inbound, 1);
+    assert!(store.get_inbound("e-new").await.expect("read").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_old_data_is_pruned() {
+    old_data_is_pruned(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_old_data_is_pruned() {
+    old_data_is_pruned(Backend::Postgres).await;
+}

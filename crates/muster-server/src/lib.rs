@@ -3,6 +3,7 @@
 //! decisions themselves live in `muster-core`.
 
 mod api;
+mod audit;
 pub mod auth;
 mod error;
 mod ingest;
@@ -10,7 +11,7 @@ mod json;
 mod limit;
 mod metrics;
 mod openapi;
-mod ui;
+pub(crate) mod ui;
 
 pub use error::ApiError;
 pub use muster_engine::ProviderConfig;
@@ -57,6 +58,10 @@ pub struct Config {
     pub http_policy: muster_engine::HttpPolicy,
     /// Days metric data is kept.
     pub metric_retention_days: i64,
+    /// Days routed events and alerts are kept.
+    pub inbound_retention_days: i64,
+    /// Days resolved incidents without an analysis are kept; 0 keeps them forever.
+    pub resolved_incident_retention_days: i64,
     /// Many ingest requests share one commit (on by default; off only to measure the difference).
     pub ingest_batching: bool,
     /// This node's stable name (see `EngineConfig::node_id`).
@@ -77,6 +82,8 @@ impl Default for Config {
             secrets: Default::default(),
             http_policy: Default::default(),
             metric_retention_days: 15,
+            inbound_retention_days: 30,
+            resolved_incident_retention_days: 0,
             ingest_batching: true,
             node_id: None,
         }
@@ -134,6 +141,9 @@ impl Application {
             http_policy: config.http_policy.clone(),
             metric_retention: jiff::SignedDuration::from_hours(24 * config.metric_retention_days.max(1)),
             node_id: config.node_id.clone(),
+            inbound_retention: jiff::SignedDuration::from_hours(24 * config.inbound_retention_days.max(1)),
+            resolved_retention: (config.resolved_incident_retention_days > 0)
+                .then(|| jiff::SignedDuration::from_hours(24 * config.resolved_incident_retention_days)),
         };
         let shared: Arc<dyn Store> = Arc::new(store.clone());
         let engine = Arc::new(
@@ -177,7 +187,8 @@ impl Application {
         let workers = tokio::spawn(self.engine.clone().run(Some(self.database_url.clone()), async move {
             let _ = engine_stopped.wait_for(|s| *s).await;
         }));
-        let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let serve = axum::serve(self.listener, service).with_graceful_shutdown(async move {
             shutdown.await;
             let _ = stop.send(true);
         });
@@ -257,6 +268,7 @@ fn router(state: AppState, body_limit: usize) -> Router {
         .route("/metrics", get(serve_metrics))
         .fallback(|| async { ApiError::not_found("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), audit::record))
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
         .layer(DefaultBodyLimit::max(body_limit))

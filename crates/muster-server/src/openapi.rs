@@ -35,7 +35,7 @@ use utoipa::{Modify, OpenApi};
         rules::show_integration, rules::replace_integration, rules::delete_integration,
         analyses::create, analyses::list, analyses::show, analyses::update, analyses::export, analyses::add_item,
         analyses::replace_item, analyses::delete_item, analyses::list_items, analyses::list_templates,
-        analyses::put_template, analyses::show_template, analyses::reports,
+        analyses::put_template, analyses::show_template, analyses::reports, crate::audit::list,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

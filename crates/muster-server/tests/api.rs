@@ -111,6 +111,7 @@ both_backends!(
     response_plans_start_their_runbooks,
     the_built_in_runbooks_do_real_work,
     a_scripts_children_end_with_it,
+    changes_are_audited,
     rules_and_events_open_incidents,
     alertmanager_alerts_and_silences,
     pagerduty_events_v2,
@@ -2267,4 +2268,49 @@ async fn an_analysis_measures_the_incident_it_came_from(backend: Backend) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(reminded, "the owner was reminded");
+}
+
+async fn changes_are_audited(app: TestApp) {
+    let responder = app.token("responder").await;
+    app.admin(Method::POST, "/api/v1/incidents", Some(json!({"title": "audited", "impact": 3}))).await;
+    app.call(Method::PATCH, "/api/v1/incidents/1", Some(&responder), Some(json!({"impact": 2}))).await;
+    let (status, _) = app.call(Method::PATCH, "/api/v1/incidents/1", None, Some(json!({"impact": 1}))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    app.admin(
+        Method::POST,
+        "/api/v1/metrics",
+        Some(json!({"namespace": "n", "metricData": [{"metricName": "m", "value": 1}]})),
+    )
+    .await;
+    let (status, _) = app.call(Method::GET, "/api/v1/audit", Some(&responder), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "admins only");
+    let (status, log) = app.admin(Method::GET, "/api/v1/audit", None).await;
+    assert_eq!(status, StatusCode::OK, "{log}");
+    let entries = log["items"].as_array().expect("items");
+    let find = |actor: &str, method: &str, path: &str| {
+        entries.iter().find(|e| e["actor"] == actor && e["method"] == method && e["path"] == path).cloned()
+    };
+    let created = find("admin", "POST", "/api/v1/incidents").expect("the start is audited");
+    assert_eq!(created["status"], 201);
+    assert_eq!(created["remote"], "127.0.0.1");
+    assert!(created["requestId"].as_str().is_some_and(|r| !r.is_empty()));
+    assert_eq!(find("responder", "PATCH", "/api/v1/incidents/1").expect("the change")["status"], 200);
+    assert_eq!(find("anonymous", "PATCH", "/api/v1/incidents/1").expect("the refusal")["status"], 401);
+    assert!(find("admin", "POST", "/api/v1/metrics").is_none(), "data senders post is not audited");
+    assert!(find("responder", "POST", "/api/v1/tokens").is_none());
+    assert!(find("admin", "POST", "/api/v1/tokens").is_some(), "making the responder's token was");
+    let (_, only) = app.admin(Method::GET, "/api/v1/audit?actor=responder", None).await;
+    assert!(only["items"].as_array().expect("items").iter().all(|e| e["actor"] == "responder"));
+    let csv = app
+        .http
+        .get(format!("{}/api/v1/audit?format=csv", app.base))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .expect("csv")
+        .text()
+        .await
+        .expect("text");
+    assert!(csv.starts_with("at,actor,method,path,status,remote,client,request_id\n"), "{csv}");
+    assert!(!csv.contains(ADMIN), "no secret in the log");
 }

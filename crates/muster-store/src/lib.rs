@@ -6,6 +6,8 @@
 
 mod alarms;
 mod analyses;
+mod audit;
+mod backup;
 mod error;
 mod inbound;
 mod oncall;
@@ -17,8 +19,11 @@ mod topics;
 
 pub use alarms::{AlarmChange, Series, evaluate_job, parse_dimensions_key};
 pub use analyses::ActionItemQuery;
+pub use audit::AuditQuery;
+pub use backup::{check_backup, restore};
 pub use error::StoreError;
 pub use inbound::{InboundQuery, InboundUpdate, NewInbound};
+pub use muster_core::audit::AuditEntry;
 pub use paging::{Acked, Effects, Finish, PageUpdate};
 pub use runbooks::ExecutionChange;
 pub use sql::SqlStore;
@@ -426,4 +431,11 @@ pub trait Store: Send + Sync + 'static {
     /// The incidents opened in `[from, to)` with their first acknowledgements, and the pages sent
     /// in it with each person's time zone.
     async fn report_data(&self, from: Timestamp, to: Timestamp) -> Result<(Vec<ReportIncident>, Vec<ReportPage>)>;
+
+    async fn record_audit(&self, entry: &AuditEntry) -> Result<()>;
+    /// Newest first.
+    async fn list_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>>;
+    /// Deletes what is past its retention: inbound items already routed (older than `inbound`),
+    /// and resolved incidents without an analysis (older than `resolved`). Answers how many of each.
+    async fn prune(&self, inbound: Option<Timestamp>, resolved: Option<Timestamp>) -> Result<(u64, u64)>;
 }

@@ -47,7 +47,7 @@ const START_ATTEMPTS: usize = 8;
 
 #[derive(Clone)]
 pub struct SqlStore {
-    backend: Backend,
+    pub(crate) backend: Backend,
     pub(crate) write: AnyPool,
     pub(crate) read: AnyPool,
 }
@@ -75,6 +75,11 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
 }
 
 /// `sqlite://PATH` (or `sqlite:PATH`) to a path and a URL that creates the file when missing.
+/// The file a SQLite URL names.
+pub(crate) fn sqlite_path(url: &str) -> Result<String> {
+    sqlite_target(url).map(|(path, _)| path)
+}
+
 fn sqlite_target(url: &str) -> Result<(String, String)> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
     let path = rest.split('?').next().unwrap_or(rest);
@@ -1601,6 +1606,36 @@ impl Store for SqlStore {
         to: Timestamp,
     ) -> Result<(Vec<muster_core::analysis::ReportIncident>, Vec<muster_core::analysis::ReportPage>)> {
         self.report_data_impl(from, to).await
+    }
+
+    async fn record_audit(&self, entry: &crate::AuditEntry) -> Result<()> {
+        self.record_audit_impl(entry).await
+    }
+
+    async fn list_audit(&self, query: &crate::AuditQuery) -> Result<Vec<crate::AuditEntry>> {
+        self.list_audit_impl(query).await
+    }
+
+    async fn prune(&self, inbound: Option<Timestamp>, resolved: Option<Timestamp>) -> Result<(u64, u64)> {
+        let mut gone = (0, 0);
+        if let Some(before) = inbound {
+            gone.0 = sqlx::query("DELETE FROM inbound WHERE received_at < $1 AND status <> 'pending'")
+                .bind(ms(before))
+                .execute(&self.write)
+                .await?
+                .rows_affected();
+        }
+        if let Some(before) = resolved {
+            gone.1 = sqlx::query(
+                "DELETE FROM incidents WHERE status = 'RESOLVED' AND resolved_at < $1 \
+                 AND id NOT IN (SELECT incident_id FROM analyses)",
+            )
+            .bind(ms(before))
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        }
+        Ok(gone)
     }
 
     async fn silence_for(

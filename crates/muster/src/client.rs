@@ -17,7 +17,7 @@ pub(crate) struct Client {
 impl Client {
     pub(crate) fn new(args: &ClientArgs) -> anyhow::Result<Self> {
         Ok(Self {
-            http: reqwest::Client::builder().build()?,
+            http: reqwest::Client::builder().user_agent(concat!("muster-cli/", env!("CARGO_PKG_VERSION"))).build()?,
             base: args.server.trim_end_matches('/').to_string(),
             token: args.token.clone(),
             output: args.output,

@@ -172,3 +172,66 @@ pub async fn report(
     });
     Ok(())
 }
+
+pub async fn audit(
+    args: &ClientArgs,
+    actor: Option<String>,
+    from: Option<String>,
+    limit: u32,
+    csv: bool,
+) -> anyhow::Result<()> {
+    let c = Client::new(args)?;
+    let mut q = vec![format!("limit={limit}")];
+    if let Some(a) = actor {
+        q.push(format!("actor={}", percent_encoding::utf8_percent_encode(&a, percent_encoding::NON_ALPHANUMERIC)));
+    }
+    if let Some(f) = from {
+        q.push(format!("from={f}"));
+    }
+    if csv {
+        q.push("format=csv".into());
+    }
+    let v = c.call(Method::GET, &format!("/audit?{}", q.join("&")), None).await?;
+    if let Value::String(text) = &v {
+        print!("{text}");
+        return Ok(());
+    }
+    c.print(&v, |v| {
+        item_table(v, &["WHEN", "WHO", "WHAT", "STATUS", "FROM"], |e| {
+            vec![
+                s(&e["at"]),
+                s(&e["actor"]),
+                format!("{} {}", s(&e["method"]), s(&e["path"])),
+                s(&e["status"]),
+                s(&e["remote"]),
+            ]
+        });
+    });
+    Ok(())
+}
+
+fn database_url(given: Option<String>) -> String {
+    given.unwrap_or_else(|| muster_server::DEFAULT_DATABASE.to_string())
+}
+
+pub async fn backup(database: Option<String>, to: std::path::PathBuf) -> anyhow::Result<()> {
+    let url = database_url(database);
+    if muster_store::Backend::from_url(&url) == Some(muster_store::Backend::Postgres) {
+        anyhow::bail!(
+            "back PostgreSQL up with its own tools: pg_dump -Fc DATABASE > muster.dump (and pg_restore to restore)"
+        );
+    }
+    let store = muster_store::SqlStore::connect(&url).await?;
+    store.backup_to(&to).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    store.close().await;
+    let incidents = muster_store::check_backup(&to).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("backed up to {} ({incidents} incident(s)); checked", to.display());
+    Ok(())
+}
+
+pub async fn restore(from: std::path::PathBuf, database: Option<String>, force: bool) -> anyhow::Result<()> {
+    let url = database_url(database);
+    let incidents = muster_store::restore(&from, &url, force).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("restored {} into {url} ({incidents} incident(s)); start the server on it", from.display());
+    Ok(())
+}

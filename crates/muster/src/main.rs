@@ -137,6 +137,38 @@ enum Command {
         #[arg(long)]
         csv: bool,
     },
+    /// The audit log: who changed what, when, from where (admins).
+    Audit {
+        #[arg(long)]
+        actor: Option<String>,
+        /// RFC 3339.
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// Print CSV.
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Copy the SQLite database while the server runs (a consistent copy); for PostgreSQL, use pg_dump.
+    Backup {
+        /// sqlite://PATH (default: the server's default database).
+        #[arg(long, env = "MUSTER_DATABASE_URL", hide_env_values = true)]
+        database: Option<String>,
+        /// The file to write (must not exist).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Put a backup in the place of a (stopped) server's SQLite database, after checking it.
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+        #[arg(long, env = "MUSTER_DATABASE_URL", hide_env_values = true)]
+        database: Option<String>,
+        /// Replace an existing database (it is kept beside as .before-restore).
+        #[arg(long)]
+        force: bool,
+    },
     /// Send events (matched against event rules).
     #[command(subcommand)]
     Event(EventCommand),
@@ -735,6 +767,9 @@ fn main() -> ExitCode {
             Command::Alarm(c) => detection::alarm(&cli.client, c).await,
             Command::Event(c) => detection::event(&cli.client, c).await,
             Command::Analysis(c) => closure::analysis(&cli.client, c).await,
+            Command::Audit { actor, from, limit, csv } => closure::audit(&cli.client, actor, from, limit, csv).await,
+            Command::Backup { database, to } => closure::backup(database, to).await,
+            Command::Restore { from, database, force } => closure::restore(from, database, force).await,
             Command::ActionItems { owner, overdue, all } => {
                 closure::action_items(&cli.client, owner, overdue, all).await
             }

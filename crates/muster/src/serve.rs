@@ -46,6 +46,10 @@ struct FileConfig {
     handoff_notice_minutes: Option<i64>,
     /// Days metric data is kept (default 15).
     metric_retention_days: Option<i64>,
+    /// Days routed events and alerts are kept (default 30).
+    inbound_retention_days: Option<i64>,
+    /// Days resolved incidents without an analysis are kept (default 0: forever).
+    resolved_incident_retention_days: Option<i64>,
     /// Message template overrides: pageSubject, pageText, notificationSubject, notificationText.
     #[serde(default)]
     message_templates: std::collections::BTreeMap<String, String>,
@@ -151,6 +155,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             Some(d) if !(1..=455).contains(&d) => anyhow::bail!("metricRetentionDays must be from 1 to 455"),
             Some(d) => d,
             None => 15,
+        },
+        inbound_retention_days: match file.inbound_retention_days {
+            Some(d) if !(1..=3650).contains(&d) => anyhow::bail!("inboundRetentionDays must be from 1 to 3650"),
+            Some(d) => d,
+            None => 30,
+        },
+        resolved_incident_retention_days: match file.resolved_incident_retention_days {
+            Some(d) if d < 0 => anyhow::bail!("resolvedIncidentRetentionDays must be 0 (keep) or more"),
+            Some(d) => d,
+            None => 0,
         },
         ingest_batching: true,
         node_id: node_id(&listen_for_id),

@@ -597,3 +597,50 @@ fn closure_from_the_cli() {
     let (ok, csv, _) = server.muster(&["report", "--csv"]);
     assert!(ok && csv.starts_with("group,key,incidents"), "{csv}");
 }
+
+#[test]
+fn backup_while_running_and_restore() {
+    let dir = std::env::temp_dir().join(format!("muster-backup-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let db = format!("sqlite://{}", dir.join("live.db").display());
+    let server = serve(&db, Some(ADMIN));
+    for i in 0..3 {
+        server.json(&["incident", "start", "--title", &format!("kept {i}"), "--impact", "3"]);
+    }
+    let copy = dir.join("copy.db");
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_muster")).args(args).output().expect("runs");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (ok, out, err) = cli(&["backup", "--database", &db, "--to", copy.to_str().expect("utf-8")]);
+    assert!(ok && out.contains("3 incident(s)"), "{out}{err}");
+    let (ok, _, err) = cli(&["backup", "--database", &db, "--to", copy.to_str().expect("utf-8")]);
+    assert!(!ok && err.contains("exists"), "never overwrites: {err}");
+    server.json(&["incident", "start", "--title", "after the backup", "--impact", "3"]);
+    drop(server);
+
+    let garbage = dir.join("garbage.db");
+    std::fs::write(&garbage, "not a database").expect("write");
+    let restored = format!("sqlite://{}", dir.join("restored.db").display());
+    let (ok, _, err) = cli(&["restore", "--from", garbage.to_str().expect("utf-8"), "--database", &restored]);
+    assert!(!ok && err.contains("garbage.db"), "a bad file is refused: {err}");
+    let (ok, out, err) = cli(&["restore", "--from", copy.to_str().expect("utf-8"), "--database", &restored]);
+    assert!(ok && out.contains("3 incident(s)"), "{out}{err}");
+    let (ok, _, err) = cli(&["restore", "--from", copy.to_str().expect("utf-8"), "--database", &restored]);
+    assert!(!ok && err.contains("--force"), "{err}");
+    let server = serve(&restored, Some(ADMIN));
+    let titles: Vec<String> = server.json(&["incident", "list"])["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["title"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(titles, ["kept 2", "kept 1", "kept 0"], "the copy as it was when taken");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -107,6 +107,7 @@ pub fn routes() -> Router<AppState> {
         .route("/analysis-templates", get(analyses::list_templates))
         .route("/analysis-templates/{name}", get(analyses::show_template).put(analyses::put_template))
         .route("/reports", get(analyses::reports))
+        .route("/audit", get(crate::audit::list))
         .route("/silences", get(silences::list_silences).post(silences::create_silence))
         .route("/silences/{id}", get(silences::show_silence).delete(silences::expire_silence))
         .route("/inbound", get(rules::list_inbound))

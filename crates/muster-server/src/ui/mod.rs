@@ -2,7 +2,7 @@
 //! work without JavaScript, and live regions refreshed through server-sent events. Pages read the
 //! store; forms act through the same handlers as the JSON API, so the rules are the API's rules.
 
-mod session;
+pub(crate) mod session;
 
 use crate::AppState;
 use crate::error::ApiError;
