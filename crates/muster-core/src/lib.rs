@@ -16,6 +16,7 @@ pub mod error;
 pub mod ical;
 pub mod incident;
 pub mod integration;
+pub mod interaction;
 pub mod library;
 pub mod maintenance;
 pub mod metric;

@@ -100,41 +100,38 @@ pub async fn slack_interaction(State(s): State<AppState>, headers: HeaderMap, bo
         tracing::warn!("a Slack request with a wrong or stale signature was refused");
         return (StatusCode::UNAUTHORIZED, "bad signature").into_response();
     }
-    let payload: serde_json::Value = match form(&body).get("payload").map(|p| serde_json::from_str(p)) {
-        Some(Ok(v)) => v,
-        _ => return (StatusCode::BAD_REQUEST, "no payload").into_response(),
+    let Some(interaction) = muster_core::interaction::parse_interaction(&body) else {
+        return (StatusCode::BAD_REQUEST, "no payload").into_response();
     };
-    let user =
-        payload["user"]["username"].as_str().or(payload["user"]["id"].as_str()).unwrap_or("slack user").to_string();
-    let decision = payload["actions"]
-        .as_array()
-        .and_then(|a| a.iter().find(|x| x["action_id"] == "muster_approve" || x["action_id"] == "muster_reject"));
-    if let Some(action) = decision {
-        let approve = action["action_id"] == "muster_approve";
-        let execution = action["value"].as_str().unwrap_or_default().to_string();
-        let slack_id = payload["user"]["id"].as_str().unwrap_or_default().to_string();
-        let text = match approver_for_slack_user(&s, &slack_id).await {
-            Some(alias) => {
-                match super::runbooks::decide_as(&s, &format!("{user} (Slack)"), alias, &execution, approve, None).await
-                {
-                    Ok(_) if approve => "Approved.".to_string(),
-                    Ok(_) => "Rejected.".to_string(),
-                    Err(crate::ApiError::Forbidden(m)) => m,
-                    Err(crate::ApiError::Conflict(i)) => i.message,
-                    Err(_) => "Muster could not record that just now; try again.".to_string(),
+    let user = interaction.user;
+    let page_id = match interaction.action {
+        muster_core::interaction::InteractionAction::Decide { execution, approve } => {
+            let text = match approver_for_slack_user(&s, &interaction.user_id).await {
+                Some(alias) => {
+                    match super::runbooks::decide_as(&s, &format!("{user} (Slack)"), alias, &execution, approve, None)
+                        .await
+                    {
+                        Ok(_) if approve => "Approved.".to_string(),
+                        Ok(_) => "Rejected.".to_string(),
+                        Err(crate::ApiError::Forbidden(m)) => m,
+                        Err(crate::ApiError::Conflict(i)) => i.message,
+                        Err(_) => "Muster could not record that just now; try again.".to_string(),
+                    }
                 }
-            }
-            None => "Your Slack user is not a chat channel of any Muster contact, so Muster cannot tell who approves."
-                .to_string(),
-        };
-        return axum::Json(serde_json::json!({"response_type": "ephemeral", "replace_original": false, "text": text}))
+                None => {
+                    "Your Slack user is not a chat channel of any Muster contact, so Muster cannot tell who approves."
+                        .to_string()
+                }
+            };
+            return axum::Json(
+                serde_json::json!({"response_type": "ephemeral", "replace_original": false, "text": text}),
+            )
             .into_response();
-    }
-    let Some(action) = payload["actions"].as_array().and_then(|a| a.iter().find(|x| x["action_id"] == "muster_ack"))
-    else {
-        return StatusCode::OK.into_response();
+        }
+        muster_core::interaction::InteractionAction::Acknowledge(page) => page,
+        muster_core::interaction::InteractionAction::Other => return StatusCode::OK.into_response(),
     };
-    let page_id = action["value"].as_str().unwrap_or_default();
+    let page_id = page_id.as_str();
     let answer = match s.store.acknowledge(page_id, &format!("{user} (Slack)"), "slack", s.clock.now()).await {
         Ok(Some(a)) if a.stopped => "Acknowledged; the escalation is stopped.",
         Ok(Some(_)) => "Acknowledged.",
