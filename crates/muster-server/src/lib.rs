@@ -11,6 +11,7 @@ mod json;
 mod limit;
 mod metrics;
 mod openapi;
+mod tls;
 pub(crate) mod ui;
 
 pub use error::ApiError;
@@ -66,6 +67,9 @@ pub struct Config {
     pub ingest_batching: bool,
     /// This node's stable name (see `EngineConfig::node_id`).
     pub node_id: Option<String>,
+    /// Serve HTTPS with this certificate chain and key (PEM files, reloaded on SIGHUP).
+    pub tls_cert: Option<std::path::PathBuf>,
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -86,6 +90,8 @@ impl Default for Config {
             resolved_incident_retention_days: 0,
             ingest_batching: true,
             node_id: None,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -118,6 +124,7 @@ pub struct Application {
     store: SqlStore,
     engine: Arc<muster_engine::Engine>,
     database_url: String,
+    tls: Option<tls::Tls>,
     /// A token generated at first start, to be shown once.
     pub generated_admin_token: Option<String>,
 }
@@ -171,8 +178,31 @@ impl Application {
             ui: Arc::new(ui::Views::new().map_err(|e| anyhow::anyhow!("the web UI's templates: {e}"))?),
             store: shared,
         };
-        let router = router(state, config.body_limit);
-        Ok(Self { listener, router, store, engine, database_url: config.database_url.clone(), generated_admin_token })
+        let tls = match (&config.tls_cert, &config.tls_key) {
+            (Some(cert), Some(key)) => Some(tls::Tls::load(cert, key)?),
+            (None, None) => None,
+            _ => anyhow::bail!("TLS needs both a certificate (--tls-cert) and a key (--tls-key)"),
+        };
+        let mut router = router(state, config.body_limit);
+        if tls.is_some() {
+            // Browsers that saw Muster over HTTPS keep to it.
+            router = router.layer(axum::middleware::map_response(|mut res: axum::response::Response| async move {
+                res.headers_mut().insert(
+                    axum::http::header::STRICT_TRANSPORT_SECURITY,
+                    axum::http::HeaderValue::from_static("max-age=31536000"),
+                );
+                res
+            }));
+        }
+        Ok(Self {
+            listener,
+            router,
+            store,
+            engine,
+            database_url: config.database_url.clone(),
+            tls,
+            generated_admin_token,
+        })
     }
 
     pub fn address(&self) -> anyhow::Result<SocketAddr> {
@@ -187,12 +217,20 @@ impl Application {
         let workers = tokio::spawn(self.engine.clone().run(Some(self.database_url.clone()), async move {
             let _ = engine_stopped.wait_for(|s| *s).await;
         }));
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        let serve = axum::serve(self.listener, service).with_graceful_shutdown(async move {
+        let stopping = async move {
             shutdown.await;
             let _ = stop.send(true);
-        });
-        let result = serve.await;
+        };
+        let result = match &self.tls {
+            Some(tls) => {
+                tls.reload_on_hangup();
+                tls.serve(self.listener, self.router, stopping).await
+            }
+            None => {
+                let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+                axum::serve(self.listener, service).with_graceful_shutdown(stopping).await
+            }
+        };
         let _ = workers.await;
         drop(stopped);
         self.store.close().await;

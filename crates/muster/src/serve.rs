@@ -22,6 +22,12 @@ pub struct ServeArgs {
     /// Log format: text or json.
     #[arg(long, env = "MUSTER_LOG_FORMAT")]
     log_format: Option<String>,
+    /// Serve HTTPS with this certificate chain (PEM); reloaded on SIGHUP.
+    #[arg(long, env = "MUSTER_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, env = "MUSTER_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 /// The config file. Every key is optional; flags and environment variables win over it.
@@ -33,6 +39,8 @@ struct FileConfig {
     public_url: Option<String>,
     body_limit_bytes: Option<usize>,
     log_format: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
     smtp_url: Option<String>,
     smtp_from: Option<String>,
     twilio_api_url: Option<String>,
@@ -168,6 +176,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
         ingest_batching: true,
         node_id: node_id(&listen_for_id),
+        tls_cert: args.tls_cert.or(file.tls_cert),
+        tls_key: args.tls_key.or(file.tls_key),
     };
     let app = Application::build(config.clone()).await?;
     let addr = app.address()?;
@@ -175,7 +185,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         println!("No API token existed, so one admin token was made. It is shown only this once:");
         println!("  MUSTER_TOKEN={token}");
     }
-    println!("muster {} listening on http://{addr}", env!("CARGO_PKG_VERSION"));
+    let scheme = if config.tls_cert.is_some() { "https" } else { "http" };
+    println!("muster {} listening on {scheme}://{addr}", env!("CARGO_PKG_VERSION"));
     let backend = muster_store::Backend::from_url(&config.database_url).map(|b| b.as_str()).unwrap_or("?");
     tracing::info!(address = %addr, backend, "listening");
     app.run_until_stopped(shutdown_signal()).await?;

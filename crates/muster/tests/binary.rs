@@ -644,3 +644,73 @@ fn backup_while_running_and_restore() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A self-signed certificate for localhost: (certificate PEM, key PEM).
+fn certificate() -> (String, String) {
+    let key = rcgen::KeyPair::generate().expect("key");
+    let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("params");
+    let cert = params.self_signed(&key).expect("certificate");
+    (cert.pem(), key.serialize_pem())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_with_a_certificate_that_reloads_on_sighup() {
+    let dir = std::env::temp_dir().join(format!("muster-tls-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let (cert_a, key_a) = certificate();
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_path, &cert_a).expect("write");
+    std::fs::write(&key_path, &key_a).expect("write");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_muster"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &muster_store::testing::sqlite_url()])
+        .arg("--tls-cert")
+        .arg(&cert_path)
+        .arg("--tls-key")
+        .arg(&key_path)
+        .env("MUSTER_ADMIN_TOKEN", ADMIN)
+        .env("MUSTER_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let port = loop {
+        let line = lines.next().expect("printed its address").expect("utf-8");
+        if let Some(i) = line.find("listening on https://") {
+            break line[i + "listening on https://".len()..].trim().rsplit(':').next().expect("port").to_string();
+        }
+    };
+    let url = format!("https://localhost:{port}/api/v1/whoami");
+    let trusting = |pem: &str| {
+        reqwest::Client::builder()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).expect("pem"))
+            .build()
+            .expect("client")
+    };
+    let res = trusting(&cert_a).get(&url).bearer_auth(ADMIN).send().await.expect("https works");
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["strict-transport-security"], "max-age=31536000");
+    assert!(reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await.is_err(), "no plain HTTP on the TLS port");
+
+    // A renewed certificate: written over the files, taken on SIGHUP, without a restart.
+    let (cert_b, key_b) = certificate();
+    std::fs::write(&cert_path, &cert_b).expect("write");
+    std::fs::write(&key_path, &key_b).expect("write");
+    let hup = Command::new("kill").args(["-HUP", &child.id().to_string()]).status().expect("kill");
+    assert!(hup.success());
+    let mut renewed = false;
+    for _ in 0..50 {
+        if trusting(&cert_b).get(&url).bearer_auth(ADMIN).send().await.is_ok_and(|r| r.status() == 200) {
+            renewed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(renewed, "the new certificate is served after SIGHUP");
+    assert!(trusting(&cert_a).get(&url).send().await.is_err(), "the old one no longer is");
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
