@@ -71,6 +71,16 @@ impl FromRequestParts<AppState> for Caller {
             .token_by_hash(&hash_secret(secret))
             .await?
             .ok_or(ApiError::Unauthorized("the API token is not valid or was revoked"))?;
+        let per_minute = state.token_rate_per_minute;
+        if per_minute > 0 {
+            state.limiter.take(&format!("token:{}", token.id), per_minute, 1, state.clock.now()).map_err(|secs| {
+                state.metrics.count_throttled("token");
+                ApiError::TooManyRequests(
+                    format!("token {} is past its {per_minute} requests a minute", token.name),
+                    secs,
+                )
+            })?;
+        }
         Ok(Caller { token })
     }
 }

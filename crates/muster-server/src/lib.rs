@@ -67,6 +67,8 @@ pub struct Config {
     pub ingest_batching: bool,
     /// This node's stable name (see `EngineConfig::node_id`).
     pub node_id: Option<String>,
+    /// Requests a minute one API token may make on one node (0: no limit).
+    pub token_rate_per_minute: u32,
     /// Serve HTTPS with this certificate chain and key (PEM files, reloaded on SIGHUP).
     pub tls_cert: Option<std::path::PathBuf>,
     pub tls_key: Option<std::path::PathBuf>,
@@ -92,6 +94,7 @@ impl Default for Config {
             node_id: None,
             tls_cert: None,
             tls_key: None,
+            token_rate_per_minute: 6000,
         }
     }
 }
@@ -115,6 +118,8 @@ pub struct AppState {
     pub ingester: ingest::Ingester,
     /// The web UI's compiled templates.
     pub ui: Arc<ui::Views>,
+    /// Requests a minute one API token may make on this node (0: no limit).
+    pub token_rate_per_minute: u32,
 }
 
 /// A built server: its listener is bound, its database migrated.
@@ -176,6 +181,7 @@ impl Application {
             limiter: Arc::new(limit::Limiter::default()),
             ingester: ingest::Ingester::start(shared.clone(), config.ingest_batching),
             ui: Arc::new(ui::Views::new().map_err(|e| anyhow::anyhow!("the web UI's templates: {e}"))?),
+            token_rate_per_minute: config.token_rate_per_minute,
             store: shared,
         };
         let tls = match (&config.tls_cert, &config.tls_key) {
@@ -310,6 +316,8 @@ fn router(state: AppState, body_limit: usize) -> Router {
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
         .layer(DefaultBodyLimit::max(body_limit))
+        // A client that sends its body too slowly holds nothing for long.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(std::time::Duration::from_secs(30)))
         .layer(axum::Extension(json::BodyLimit(body_limit)))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(move |req: &axum::http::Request<_>| {

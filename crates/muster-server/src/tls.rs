@@ -120,9 +120,10 @@ impl Tls {
                     req
                 });
                 let service = TowerToHyperService::new(service);
-                if let Err(e) =
-                    http1::Builder::new().serve_connection(TokioIo::new(stream), service).with_upgrades().await
-                {
+                let mut http = http1::Builder::new();
+                // A client that sends its headers too slowly is dropped.
+                http.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(std::time::Duration::from_secs(30));
+                if let Err(e) = http.serve_connection(TokioIo::new(stream), service).with_upgrades().await {
                     tracing::debug!(%peer, error = %e, "connection ended with an error");
                 }
             });

@@ -2314,3 +2314,24 @@ async fn changes_are_audited(app: TestApp) {
     assert!(csv.starts_with("at,actor,method,path,status,remote,client,request_id\n"), "{csv}");
     assert!(!csv.contains(ADMIN), "no secret in the log");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_each_token_has_a_rate() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, |c| c.token_rate_per_minute = 5).await else { return };
+    let other = app.token("viewer").await;
+    let mut statuses = Vec::new();
+    let mut retry = None;
+    for _ in 0..14 {
+        let res = app.http.get(format!("{}/api/v1/incidents", app.base)).bearer_auth(ADMIN).send().await.expect("send");
+        if res.status() == StatusCode::TOO_MANY_REQUESTS {
+            retry = res.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+        }
+        statuses.push(res.status());
+    }
+    // Fifteen requests of the admin token in all (one made the viewer's token): however a minute
+    // boundary splits them, one side holds more than five, so at least one is refused.
+    assert!(statuses.contains(&StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+    assert!(retry.is_some_and(|s| (1..=60).contains(&s)), "with Retry-After: {retry:?}");
+    let (status, _) = app.call(Method::GET, "/api/v1/incidents", Some(&other), None).await;
+    assert_eq!(status, StatusCode::OK, "another token has its own allowance");
+}

@@ -4,6 +4,7 @@ mod client;
 mod closure;
 mod demo;
 mod detection;
+mod load;
 mod oncall;
 mod paging;
 mod runbooks;
@@ -45,6 +46,8 @@ pub enum Output {
 enum Command {
     /// Run the server.
     Serve(serve::ServeArgs),
+    /// Drive running nodes with alerts, metrics and acknowledgements; print throughput and latency.
+    Load(load::LoadArgs),
     /// Run a throwaway server with the reference scenario and simulated data: an incident opens
     /// within a minute.
     Demo(demo::DemoArgs),
@@ -743,6 +746,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
             Command::Demo(args) => demo::run(args).await,
+            Command::Load(args) => load::run(&cli.client.server, cli.client.token.as_deref(), args).await,
             Command::Completions { shell } => {
                 clap_complete::generate(shell, &mut Cli::command(), "muster", &mut std::io::stdout());
                 Ok(())

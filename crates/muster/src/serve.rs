@@ -54,6 +54,8 @@ struct FileConfig {
     handoff_notice_minutes: Option<i64>,
     /// Days metric data is kept (default 15).
     metric_retention_days: Option<i64>,
+    /// Requests a minute one API token may make on one node (default 6000; 0: no limit).
+    token_rate_per_minute: Option<u32>,
     /// Days routed events and alerts are kept (default 30).
     inbound_retention_days: Option<i64>,
     /// Days resolved incidents without an analysis are kept (default 0: forever).
@@ -176,6 +178,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
         ingest_batching: true,
         node_id: node_id(&listen_for_id),
+        token_rate_per_minute: file.token_rate_per_minute.unwrap_or(6000),
         tls_cert: args.tls_cert.or(file.tls_cert),
         tls_key: args.tls_key.or(file.tls_key),
     };
