@@ -135,6 +135,10 @@ pub(crate) fn transport_error(e: reqwest::Error, what: &str) -> SendError {
     let e = e.without_url();
     if e.is_builder() {
         SendError::Permanent(format!("{what}: {e}"))
+    } else if e.is_timeout() {
+        SendError::Retryable(format!("{what} did not answer in time (timed out)"))
+    } else if e.is_connect() {
+        SendError::Retryable(format!("{what} could not be reached (connection failed)"))
     } else {
         SendError::Retryable(format!("{what} could not be reached: {e}"))
     }
