@@ -328,7 +328,9 @@ fn router(state: AppState, body_limit: usize) -> Router {
 }
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.store.ping().await {
+    // A probe answers quickly: a database that takes longer than this is not ready.
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping()).await;
+    match ping.unwrap_or_else(|_| Err(muster_store::StoreError::Unavailable("no answer within 2 s".into()))) {
         Ok(()) => (StatusCode::OK, "ready\n".to_string()),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");

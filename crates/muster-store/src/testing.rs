@@ -68,6 +68,57 @@ fn run_pg(tool: &PathBuf, args: &[&str]) -> bool {
     cmd.args(args).output().map(|o| o.status.success()).unwrap_or(false)
 }
 
+/// A PostgreSQL cluster of a test's own, which the test may stop and start (fault injection);
+/// stopped when dropped.
+pub struct PrivateCluster {
+    pub url: String,
+    pg_ctl: PathBuf,
+    data: String,
+    opts: String,
+    log: String,
+}
+
+impl PrivateCluster {
+    /// Initialises and starts a cluster on `port`; `None` when initdb and pg_ctl are not installed.
+    pub async fn start_new(name: &str, port: u16) -> Option<Self> {
+        let (initdb, pg_ctl) = (find_tool("initdb")?, find_tool("pg_ctl")?);
+        let dir = std::env::temp_dir().join(format!("muster-{name}-{}", unique()));
+        std::fs::create_dir_all(&dir).ok()?;
+        if is_root() {
+            Command::new("chown").args(["-R", "postgres", &dir.to_string_lossy()]).output().ok()?;
+        }
+        let data = dir.join("data").to_string_lossy().to_string();
+        if !run_pg(&initdb, &["-D", &data, "-U", "postgres", "-A", "trust", "--no-sync"]) {
+            return None;
+        }
+        let cluster = Self {
+            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+            pg_ctl,
+            opts: format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", dir.display()),
+            log: dir.join("log").to_string_lossy().to_string(),
+            data,
+        };
+        cluster.start().await.then_some(cluster)
+    }
+
+    /// Starts the stopped cluster; true once it answers.
+    pub async fn start(&self) -> bool {
+        run_pg(&self.pg_ctl, &["-D", &self.data, "-o", &self.opts, "-l", &self.log, "-w", "start"]);
+        answers(&self.url).await
+    }
+
+    /// Stops the cluster at once (`-m fast`: sessions are cut).
+    pub fn stop(&self) -> bool {
+        run_pg(&self.pg_ctl, &["-D", &self.data, "-m", "fast", "-w", "stop"])
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 /// Starts (or finds running) a throwaway cluster; its admin URL.
 async fn throwaway_cluster() -> Option<String> {
     let url = format!("postgres://postgres@127.0.0.1:{THROWAWAY_PORT}/postgres");

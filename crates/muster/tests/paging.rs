@@ -244,3 +244,90 @@ async fn two_nodes_on_postgres_one_killed_mid_escalation() {
     drop(b);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// PostgreSQL restarted under load: while it is down `/readyz` says so and no alert is answered
+/// 2xx; once it is back the node reconnects; every alert answered 2xx is there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_restarted_under_load() {
+    let port = 54000 + (std::process::id() % 900) as u16;
+    let Some(cluster) = muster_store::testing::PrivateCluster::start_new("restart", port).await else {
+        assert!(std::env::var("CI").is_err(), "CI has initdb and pg_ctl");
+        eprintln!("initdb/pg_ctl are not installed: skipping");
+        return;
+    };
+    let smtp = SmtpSink::start().await;
+    let sms = HttpSink::start().await;
+    let http_port = free_port();
+    let server = serve(&cluster.url, http_port, &smtp, &sms);
+    let base = format!("http://127.0.0.1:{http_port}");
+    let created = muster(http_port, &["integration", "create", "prometheus", "--type", "alertmanager"]);
+    let key = created["key"].as_str().expect("key").to_string();
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(15)).build().expect("client");
+    let post = |n: u32| {
+        let body = serde_json::json!([{"labels": {"alertname": "Restart", "n": n.to_string()}}]);
+        http.post(format!("{base}/api/v2/alerts")).bearer_auth(&key).json(&body).send()
+    };
+    let mut accepted = 0;
+    let mut n = 0;
+    for _ in 0..20 {
+        n += 1;
+        if post(n).await.is_ok_and(|r| r.status().is_success()) {
+            accepted += 1;
+        }
+    }
+    assert_eq!(accepted, 20);
+
+    assert!(cluster.stop(), "the cluster stops");
+    let mut unready = false;
+    for _ in 0..50 {
+        if http.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status() == 503) {
+            unready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(unready, "/readyz tells the truth while the database is down");
+    let mut refused = 0;
+    for _ in 0..2 {
+        n += 1;
+        match post(n).await {
+            Ok(r) if r.status().is_success() => accepted += 1,
+            Ok(r) => {
+                assert!(r.status().is_server_error(), "{}", r.status());
+                refused += 1;
+            }
+            Err(_) => refused += 1,
+        }
+    }
+    assert_eq!(refused, 2, "nothing is answered 2xx while nothing can be committed");
+
+    assert!(cluster.start().await, "the cluster starts again");
+    let mut ready = false;
+    for _ in 0..100 {
+        if http.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status() == 200) {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "the node reconnects");
+    for _ in 0..20 {
+        n += 1;
+        if post(n).await.is_ok_and(|r| r.status().is_success()) {
+            accepted += 1;
+        }
+    }
+    assert_eq!(accepted, 40);
+    let mut kept = 0;
+    for _ in 0..100 {
+        let received = muster(http_port, &["integration", "received", "--integration", "prometheus"]);
+        let items = received["items"].as_array().cloned().unwrap_or_default();
+        kept = items.len();
+        if kept == 40 && items.iter().all(|i| i["status"] == "routed") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(kept, 40, "every alert answered 2xx is kept, and routed");
+    drop(server);
+}
