@@ -267,9 +267,10 @@ fn fmt_num(v: f64) -> String {
 
 /// Decides the alarm's state at `now` from the data in [`data_window`].
 ///
-/// The evaluation range is the N most recent periods; the current, still open period counts once it
-/// has data, otherwise the range ends with the last closed period (so a period is not called
-/// missing before it is over). A period breaches when its statistic compares with the threshold as
+/// The evaluation range is the N most recent periods. The current, still open period counts only
+/// when its verdict is final (it breaches, and more data could only take it further); otherwise the
+/// range ends with the last closed period, so a period is neither called missing nor judged on half
+/// its data before it is over. A period breaches when its statistic compares with the threshold as
 /// the operator says. With M breaching periods the alarm is in ALARM. Missing periods count as
 /// breaching or not breaching when the alarm says so; otherwise they count as neither, and when
 /// every period is missing the state is INSUFFICIENT_DATA (`missing`) or stays as it was (`ignore`).
@@ -279,8 +280,23 @@ pub fn evaluate(spec: &AlarmSpec, current: StateValue, data: &[Datapoint], now: 
     let m = spec.datapoints_to_alarm() as usize;
     let statistic = spec.statistic();
     let open = period_start(now, p);
-    let open_has_data = data.iter().any(|d| period_start(d.timestamp, p) == open);
-    let last = if open_has_data { open } else { open - p };
+    // The open period counts early only when its verdict can no longer change: it breaches, and
+    // more data can only take it further (a minimum below, a maximum above, a count or a sum of
+    // non-negative values above). Otherwise the range ends with the last closed period, so a
+    // period half full of data is not called low.
+    let in_open: Vec<&Datapoint> = data.iter().filter(|d| period_start(d.timestamp, p) == open).collect();
+    let open_final = statistic.compute(&in_open).is_some_and(|v| {
+        use ComparisonOperator::*;
+        let rising = matches!(spec.comparison_operator, GreaterThanThreshold | GreaterThanOrEqualToThreshold);
+        let only_grows = match statistic {
+            Statistic::Minimum => !rising,
+            Statistic::Maximum | Statistic::SampleCount => rising,
+            Statistic::Sum => rising && in_open.iter().all(|d| d.minimum >= 0.0),
+            Statistic::Average | Statistic::Percentile(_) => false,
+        };
+        only_grows && spec.comparison_operator.breaches(v, spec.threshold)
+    });
+    let last = if open_final { open } else { open - p };
     let mut periods = Vec::with_capacity(n as usize);
     for k in (0..n).rev() {
         let start = last - k * p;
@@ -459,9 +475,42 @@ mod tests {
             "{}",
             e.reason
         );
+        // A good datapoint does not clear the alarm before its minute closes.
         let e = evaluate(&s, StateValue::Alarm, &minutes(&[Some(0.0), Some(1.0)]), t("2026-11-30T08:01:40Z"));
+        assert_eq!(e.state, StateValue::Alarm);
+        let e = evaluate(&s, StateValue::Alarm, &minutes(&[Some(0.0), Some(1.0)]), t("2026-11-30T08:02:10Z"));
         assert_eq!(e.state, StateValue::Ok);
         assert!(e.reason.contains("was not less than the threshold (1.0)"), "{}", e.reason);
+    }
+
+    #[test]
+    fn a_half_full_period_is_not_called_low() {
+        // Fewer than 10 requests a minute is an outage; 30 s into a minute, 4 so far is not one.
+        let mut s = spec(1, None, TreatMissingData::Missing);
+        s.statistic = "SampleCount".into();
+        s.threshold = 10.0;
+        let early = minutes(&[Some(1.0), Some(1.0), Some(1.0), Some(1.0)])
+            .into_iter()
+            .map(|mut d| {
+                d.timestamp = t("2026-11-30T08:00:30Z");
+                d
+            })
+            .collect::<Vec<_>>();
+        let e = evaluate(&s, StateValue::Ok, &early, t("2026-11-30T08:00:40Z"));
+        assert_eq!(e.state, StateValue::InsufficientData, "the closed minute before had no data");
+        // A maximum above its threshold is final at once.
+        let mut hot = spec(1, None, TreatMissingData::Missing);
+        hot.statistic = "Maximum".into();
+        hot.comparison_operator = ComparisonOperator::GreaterThanThreshold;
+        hot.threshold = 90.0;
+        let e = evaluate(&hot, StateValue::Ok, &minutes(&[Some(95.0)]), t("2026-11-30T08:00:40Z"));
+        assert_eq!(e.state, StateValue::Alarm);
+        // An average is never final before its minute ends.
+        hot.statistic = "Average".into();
+        let e = evaluate(&hot, StateValue::Ok, &minutes(&[Some(95.0)]), t("2026-11-30T08:00:40Z"));
+        assert_eq!(e.state, StateValue::InsufficientData);
+        let e = evaluate(&hot, StateValue::Ok, &minutes(&[Some(95.0)]), t("2026-11-30T08:01:10Z"));
+        assert_eq!(e.state, StateValue::Alarm, "once the minute closed");
     }
 
     #[test]

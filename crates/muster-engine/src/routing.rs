@@ -54,7 +54,18 @@ impl Engine {
         if item.status == "pending" {
             let update = match item.kind.as_str() {
                 "event" => self.route_event(&item, &mut fx).await?,
-                "alert" => self.route_alert(&item).await?,
+                "alert" => match self.route_alert(&item).await? {
+                    Some(u) => u,
+                    None => {
+                        // Its trigger has not been routed yet: look again in a moment.
+                        fx.jobs.push(NewJob::at(
+                            Task::Route { inbound_id: item.id.clone() },
+                            self.now() + jiff::SignedDuration::from_secs(2),
+                        ));
+                        self.finish(job, fx).await?;
+                        return Ok(());
+                    }
+                },
                 // Change events, subscription confirmations, notices: kept and shown, nothing to route.
                 _ => InboundUpdate {
                     id: item.id.clone(),
@@ -151,7 +162,32 @@ impl Engine {
         })
     }
 
-    async fn route_alert(&self, item: &Inbound) -> Result<InboundUpdate, EngineError> {
+    /// Whether an alert received before this one, for the same incident, is still to be routed
+    /// (a resolve must not overtake its trigger).
+    async fn earlier_pending(
+        &self,
+        item: &Inbound,
+        integration: &Integration,
+        dedupe: &str,
+    ) -> Result<bool, EngineError> {
+        let pending = self
+            .store
+            .list_inbound(&muster_store::InboundQuery {
+                integration_id: Some(integration.id.clone()),
+                status: Some("pending".into()),
+                limit: 500,
+            })
+            .await?;
+        Ok(pending.iter().any(|other| {
+            other.id != item.id
+                && (other.received_at, &other.id) < (item.received_at, &item.id)
+                && serde_json::from_value::<Alert>(other.payload["alert"].clone())
+                    .is_ok_and(|a| incident_dedupe(integration, &a, &other.id) == dedupe)
+        }))
+    }
+
+    /// What an alert does; `None` when it must wait for an earlier alert of the same incident.
+    async fn route_alert(&self, item: &Inbound) -> Result<Option<InboundUpdate>, EngineError> {
         let failed = |why: String| InboundUpdate {
             id: item.id.clone(),
             status: "failed".into(),
@@ -160,10 +196,10 @@ impl Engine {
         };
         let alert: Alert = match serde_json::from_value(item.payload["alert"].clone()) {
             Ok(a) => a,
-            Err(e) => return Ok(failed(format!("the stored alert does not read back: {e}"))),
+            Err(e) => return Ok(Some(failed(format!("the stored alert does not read back: {e}")))),
         };
         let Some(integration) = self.store.get_integration(item.integration_id.as_deref().unwrap_or("")).await? else {
-            return Ok(failed("its integration was deleted before it was routed".into()));
+            return Ok(Some(failed("its integration was deleted before it was routed".into())));
         };
         let now = self.now();
         let suppressed = |outcome: Value| InboundUpdate {
@@ -174,27 +210,27 @@ impl Engine {
         };
         if alert.action == AlertAction::Trigger {
             if let Some(w) = muster_core::maintenance::any_active(&integration.spec.maintenance, now) {
-                return Ok(suppressed(json!({"maintenanceWindow": w.name})));
+                return Ok(Some(suppressed(json!({"maintenanceWindow": w.name}))));
             }
             if let Some(s) = self.store.silence_for(&alert.labels, now).await? {
-                return Ok(suppressed(json!({"silence": s})));
+                return Ok(Some(suppressed(json!({"silence": s}))));
             }
         }
-        let dedupe = incident_dedupe(&integration, &alert);
+        let dedupe = incident_dedupe(&integration, &alert, &item.id);
         let actor = format!("integration:{}", integration.spec.name);
         match alert.action {
             AlertAction::Trigger => {
                 let plan = match &integration.spec.response_plan {
                     Some(key) => match self.store.get_plan(key).await? {
                         Some(p) => Some(p),
-                        None => return Ok(failed(format!("its response plan {key:?} does not exist"))),
+                        None => return Ok(Some(failed(format!("its response plan {key:?} does not exist")))),
                     },
                     None => None,
                 };
                 if let Some(w) = plan.as_ref().and_then(|p| muster_core::maintenance::any_active(&p.maintenance, now)) {
-                    return Ok(suppressed(
+                    return Ok(Some(suppressed(
                         json!({"maintenanceWindow": w.name, "responsePlan": integration.spec.response_plan}),
-                    ));
+                    )));
                 }
                 let mut ctx = TriggerContext::default();
                 for r in &alert.resources {
@@ -234,7 +270,7 @@ impl Engine {
                     Some(p) => self.start_with_context(req, p, &actor, ctx).await,
                     None => self.start_plain(req, &actor, ctx).await,
                 };
-                Ok(match outcome {
+                Ok(Some(match outcome {
                     Ok(o) => InboundUpdate {
                         id: item.id.clone(),
                         status: "routed".into(),
@@ -242,16 +278,20 @@ impl Engine {
                         incident_id: Some(o.incident().id.clone()),
                     },
                     Err(e) => failed(e),
-                })
+                }))
             }
             AlertAction::Acknowledge | AlertAction::Resolve => {
                 let Some(incident) = self.store.open_incident_by_dedupe(&dedupe).await? else {
-                    return Ok(InboundUpdate {
+                    let young = self.now().duration_since(item.received_at) < jiff::SignedDuration::from_mins(10);
+                    if young && self.earlier_pending(item, &integration, &dedupe).await? {
+                        return Ok(None);
+                    }
+                    return Ok(Some(InboundUpdate {
                         id: item.id.clone(),
                         status: "unmatched".into(),
                         outcome: json!({"action": alert.action, "note": "no open incident has this alert"}),
                         incident_id: None,
-                    });
+                    }));
                 };
                 let note = if alert.action == AlertAction::Acknowledge {
                     let (pages, _) =
@@ -273,12 +313,12 @@ impl Engine {
                     self.store.add_timeline_event(&incident, event).await?;
                     "noted on the timeline (this integration does not resolve incidents)".to_string()
                 };
-                Ok(InboundUpdate {
+                Ok(Some(InboundUpdate {
                     id: item.id.clone(),
                     status: "routed".into(),
                     outcome: json!({"action": alert.action, "incident": incident, "note": note}),
                     incident_id: Some(incident),
-                })
+                }))
             }
         }
     }
@@ -389,17 +429,25 @@ fn outcome_word(o: &StartOutcome) -> &'static str {
 }
 
 /// The incident an alert belongs to: its group (the integration's `groupBy` labels), else the
-/// sender's own identity of it, within its integration.
-pub fn incident_dedupe(integration: &Integration, alert: &Alert) -> String {
+/// sender's own identity of it, within its integration. An alert with no identity at all (a generic
+/// payload whose mapping names none) is an incident of its own. Long keys keep their start and a
+/// hash of the whole, within what an incident's dedupe string may hold.
+pub fn incident_dedupe(integration: &Integration, alert: &Alert, inbound_id: &str) -> String {
     let name = &integration.spec.name;
-    if !integration.spec.group_by.is_empty() {
+    let key = if !integration.spec.group_by.is_empty() {
         let group: Vec<String> = integration
             .spec
             .group_by
             .iter()
             .map(|l| format!("{l}={}", alert.labels.get(l).map(String::as_str).unwrap_or("")))
             .collect();
-        return format!("{name}:group:{}", group.join(","));
+        format!("{name}:group:{}", group.join(","))
+    } else {
+        format!("{name}:{}", alert.dedupe.as_deref().unwrap_or(inbound_id))
+    };
+    if key.chars().count() <= 500 {
+        return key;
     }
-    format!("{name}:{}", alert.dedupe.as_deref().unwrap_or("none"))
+    let whole = muster_core::alert::fingerprint(&[("key".to_string(), key.clone())].into());
+    format!("{}…{whole}", key.chars().take(400).collect::<String>())
 }

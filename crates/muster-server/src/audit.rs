@@ -45,6 +45,14 @@ async fn actor_of(s: &AppState, headers: &HeaderMap, path: &str) -> String {
     {
         return t.name;
     }
+    if let Some(secret) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        && let Ok(Some(i)) = s.store.integration_by_key(&crate::auth::hash_secret(secret.trim())).await
+    {
+        return format!("integration:{}", i.spec.name);
+    }
     if let Some(session) = crate::ui::session::session_of(s, headers).await {
         return session.token.name;
     }
@@ -76,10 +84,19 @@ pub async fn record(State(s): State<AppState>, req: Request, next: Next) -> Resp
     };
     let header_text =
         |h: &HeaderMap, name: &str| h.get(name).and_then(|v| v.to_str().ok()).map(|v| v.chars().take(200).collect());
+    // A sign-in names its token through the session it starts.
+    let mut who = headers.clone();
+    if path == "/login"
+        && let Some(cookie) = res.headers().get(header::SET_COOKIE).and_then(|v| v.to_str().ok())
+        && let Some(pair) = cookie.split(';').next()
+        && let Ok(v) = axum::http::HeaderValue::from_str(pair)
+    {
+        who.insert(header::COOKIE, v);
+    }
     let entry = AuditEntry {
         id: muster_core::new_id(),
         at: s.clock.now(),
-        actor: actor_of(&s, &headers, &path).await,
+        actor: actor_of(&s, &who, &path).await,
         method: method.to_string(),
         path: path.chars().take(500).collect(),
         status: res.status().as_u16(),

@@ -82,8 +82,8 @@ impl Tls {
         }
     }
 
-    /// Serves HTTPS (HTTP/1.1) until `shutdown` completes; connections in flight finish
-    /// on their own.
+    /// Serves HTTPS (HTTP/1.1) until `shutdown` completes, then lets the requests in flight finish
+    /// (idle connections close at once; a request is given 30 s).
     pub async fn serve(
         &self,
         listener: TcpListener,
@@ -91,20 +91,26 @@ impl Tls {
         shutdown: impl std::future::Future<Output = ()>,
     ) -> std::io::Result<()> {
         tokio::pin!(shutdown);
+        let (stopping, stop) = tokio::sync::watch::channel(false);
+        let mut connections = tokio::task::JoinSet::new();
         loop {
             let (stream, peer) = tokio::select! {
-                () = &mut shutdown => return Ok(()),
+                () = &mut shutdown => break,
                 accepted = listener.accept() => match accepted {
                     Ok(a) => a,
                     Err(e) => {
+                        // Out of file descriptors, say: wait a little instead of spinning.
                         tracing::warn!(error = %e, "accepting a connection failed");
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                         continue;
                     }
                 },
             };
+            while connections.try_join_next().is_some() {}
             let acceptor = self.acceptor();
             let router = router.clone();
-            tokio::spawn(async move {
+            let mut stop = stop.clone();
+            connections.spawn(async move {
                 let stream =
                     match tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(stream)).await {
                         Ok(Ok(s)) => s,
@@ -123,10 +129,28 @@ impl Tls {
                 let mut http = http1::Builder::new();
                 // A client that sends its headers too slowly is dropped.
                 http.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(std::time::Duration::from_secs(30));
-                if let Err(e) = http.serve_connection(TokioIo::new(stream), service).with_upgrades().await {
+                let connection = http.serve_connection(TokioIo::new(stream), service).with_upgrades();
+                tokio::pin!(connection);
+                let stopped = async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                };
+                let result = tokio::select! {
+                    r = connection.as_mut() => r,
+                    () = stopped => {
+                        connection.as_mut().graceful_shutdown();
+                        connection.await
+                    }
+                };
+                if let Err(e) = result {
                     tracing::debug!(%peer, error = %e, "connection ended with an error");
                 }
             });
         }
+        let _ = stopping.send(true);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+            while connections.join_next().await.is_some() {}
+        })
+        .await;
+        Ok(())
     }
 }

@@ -76,18 +76,25 @@ impl SqlStore {
     }
 
     pub(crate) async fn put_analysis_impl(&self, a: &Analysis) -> Result<()> {
-        let mut tx = self.write.begin().await?;
-        sqlx::query("DELETE FROM analyses WHERE id = $1").bind(&a.id).execute(&mut *tx).await?;
-        sqlx::query("INSERT INTO analyses (id, incident_id, body, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(&a.id)
-            .bind(&a.incident_id)
+        // Updated in place: a delete would take the analysis's action items with it (they cascade).
+        let updated = sqlx::query("UPDATE analyses SET body = $1, status = $2, updated_at = $3 WHERE id = $4")
             .bind(json(a)?)
             .bind(a.status.as_str())
-            .bind(ms(a.created_at))
             .bind(ms(a.updated_at))
-            .execute(&mut *tx)
+            .bind(&a.id)
+            .execute(&self.write)
             .await?;
-        tx.commit().await?;
+        if updated.rows_affected() == 0 {
+            sqlx::query("INSERT INTO analyses (id, incident_id, body, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(&a.id)
+                .bind(&a.incident_id)
+                .bind(json(a)?)
+                .bind(a.status.as_str())
+                .bind(ms(a.created_at))
+                .bind(ms(a.updated_at))
+                .execute(&self.write)
+                .await?;
+        }
         Ok(())
     }
 

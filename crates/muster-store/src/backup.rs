@@ -3,25 +3,31 @@
 //! PostgreSQL has its own tools for this (`pg_dump`, `pg_restore`).
 
 use crate::sql::sqlite_path;
-use crate::{Backend, Result, SqlStore, StoreError};
+use crate::{Backend, Result, StoreError};
 use sqlx::{Connection, Row};
 use std::path::Path;
 
-impl SqlStore {
-    /// Writes a consistent copy of this SQLite database to `to` (which must not exist).
-    pub async fn backup_to(&self, to: &Path) -> Result<()> {
-        if self.backend != Backend::Sqlite {
-            return Err(StoreError::Unavailable(
-                "backups of PostgreSQL are taken with pg_dump (pg_dump -Fc DATABASE > muster.dump)".into(),
-            ));
-        }
-        if to.exists() {
-            return Err(StoreError::conflict("to", format!("{} exists already", to.display())));
-        }
-        let target = to.to_str().ok_or_else(|| StoreError::conflict("to", "the path is not UTF-8"))?;
-        sqlx::query("VACUUM INTO $1").bind(target).execute(&self.write).await?;
-        Ok(())
+/// Writes a consistent copy of the SQLite database `url` names to `to` (which must not exist),
+/// reading the database only: a mistyped path makes no new database, and nothing is migrated.
+pub async fn backup(url: &str, to: &Path) -> Result<()> {
+    if Backend::from_url(url) != Some(Backend::Sqlite) {
+        return Err(StoreError::Unavailable(
+            "backups of PostgreSQL are taken with pg_dump (pg_dump -Fc DATABASE > muster.dump)".into(),
+        ));
     }
+    let source = sqlite_path(url)?;
+    if !Path::new(&source).is_file() {
+        return Err(StoreError::conflict("database", format!("there is no database at {source}")));
+    }
+    if to.exists() {
+        return Err(StoreError::conflict("to", format!("{} exists already", to.display())));
+    }
+    let target = to.to_str().ok_or_else(|| StoreError::conflict("to", "the path is not UTF-8"))?;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&format!("sqlite://{source}?mode=ro")).await?;
+    sqlx::query("VACUUM INTO $1").bind(target).execute(&mut conn).await?;
+    conn.close().await?;
+    Ok(())
 }
 
 /// Checks that a file is a sound Muster SQLite database: it opens, passes SQLite's integrity check

@@ -274,6 +274,8 @@ impl SqlStore {
         insert_inbound(&mut tx, items, now).await?;
         insert_jobs(&mut tx, extra, now).await?;
         let mut integrations: Vec<&str> = items.iter().filter_map(|i| i.integration_id.as_deref()).collect();
+        // One order on every node, so two batches never wait on each other's rows.
+        integrations.sort_unstable();
         integrations.dedup();
         for id in integrations {
             sqlx::query("UPDATE integrations SET last_received_at = $1 WHERE id = $2")

@@ -20,7 +20,7 @@ mod topics;
 pub use alarms::{AlarmChange, Series, evaluate_job, parse_dimensions_key};
 pub use analyses::ActionItemQuery;
 pub use audit::AuditQuery;
-pub use backup::{check_backup, restore};
+pub use backup::{backup, check_backup, restore};
 pub use error::StoreError;
 pub use inbound::{InboundQuery, InboundUpdate, NewInbound};
 pub use muster_core::audit::AuditEntry;

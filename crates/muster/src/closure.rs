@@ -221,9 +221,7 @@ pub async fn backup(database: Option<String>, to: std::path::PathBuf) -> anyhow:
             "back PostgreSQL up with its own tools: pg_dump -Fc DATABASE > muster.dump (and pg_restore to restore)"
         );
     }
-    let store = muster_store::SqlStore::connect(&url).await?;
-    store.backup_to(&to).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    store.close().await;
+    muster_store::backup(&url, &to).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let incidents = muster_store::check_backup(&to).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("backed up to {} ({incidents} incident(s)); checked", to.display());
     Ok(())

@@ -621,6 +621,10 @@ fn backup_while_running_and_restore() {
     assert!(ok && out.contains("3 incident(s)"), "{out}{err}");
     let (ok, _, err) = cli(&["backup", "--database", &db, "--to", copy.to_str().expect("utf-8")]);
     assert!(!ok && err.contains("exists"), "never overwrites: {err}");
+    let typo = format!("sqlite://{}", dir.join("typo.db").display());
+    let (ok, _, err) = cli(&["backup", "--database", &typo, "--to", dir.join("t.db").to_str().expect("utf-8")]);
+    assert!(!ok && err.contains("no database"), "{err}");
+    assert!(!dir.join("typo.db").exists(), "a mistyped path makes no database");
     server.json(&["incident", "start", "--title", "after the backup", "--impact", "3"]);
     drop(server);
 

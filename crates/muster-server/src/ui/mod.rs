@@ -192,13 +192,41 @@ async fn login_page(State(st): State<AppState>, Query(q): Query<HashMap<String, 
     )
 }
 
-async fn login(State(st): State<AppState>, Form(form): Form<HashMap<String, String>>) -> Response {
+/// A place in this site to go after signing in: a path, never another site (`//host`, `/\\host`).
+fn local_path(next: Option<&str>) -> &str {
+    next.filter(|n| {
+        let lower = n.to_ascii_lowercase();
+        n.starts_with('/')
+            && !n[1..].starts_with(['/', '\\'])
+            && !n.chars().any(|c| c == '\\' || c.is_control())
+            && !lower.contains("%5c")
+            && !lower.contains("%2f")
+            && !lower.contains("%09")
+    })
+    .unwrap_or("/incidents")
+}
+
+/// Whether a form post comes from this site's own pages (a login form another site posts would
+/// sign the person into someone else's session).
+fn same_origin(headers: &HeaderMap) -> bool {
+    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site")
+        && !matches!(site, "same-origin" | "none")
+    {
+        return false;
+    }
+    match (header("origin"), header("host")) {
+        (Some(origin), Some(host)) => origin.split("://").nth(1).is_some_and(|o| o == host),
+        _ => true,
+    }
+}
+
+async fn login(State(st): State<AppState>, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
+    if !same_origin(&headers) {
+        return forbidden();
+    }
     let secret = form.get("token").map(|t| t.trim()).unwrap_or("");
-    let next = form
-        .get("next")
-        .map(String::as_str)
-        .filter(|n| n.starts_with('/') && !n.starts_with("//"))
-        .unwrap_or("/incidents");
+    let next = local_path(form.get("next").map(String::as_str));
     let token = match st.store.token_by_hash(&crate::auth::hash_secret(secret)).await {
         Ok(Some(t)) => t,
         _ => {
@@ -576,7 +604,7 @@ async fn alarms(State(st): State<AppState>, Signed(s): Signed, Query(q): Query<H
         .into_iter()
         .map(|a| {
             vec![
-                link(a.spec.name.clone(), format!("/alarms/{}", session::percent_encode(&a.spec.name))),
+                link(a.spec.name.clone(), format!("/alarms/{}", path_segment(&a.spec.name))),
                 badge(a.state_value.as_str()),
                 cell(format!("{} {}", a.spec.namespace, a.spec.metric_name)),
                 cell(a.state_reason.clone()),
@@ -589,6 +617,7 @@ async fn alarms(State(st): State<AppState>, Signed(s): Signed, Query(q): Query<H
 /// A line chart as inline SVG: a series of (time, value) and an optional threshold line.
 fn chart(points: &[(Timestamp, f64)], threshold: Option<f64>, label: &str) -> String {
     let (w, h, pad) = (640.0_f64, 220.0_f64, 36.0_f64);
+    let label = &html_escape(label);
     if points.is_empty() {
         return format!("<p class=\"muted\">No {label} data in this span.</p>");
     }
@@ -637,7 +666,7 @@ fn chart(points: &[(Timestamp, f64)], threshold: Option<f64>, label: &str) -> St
         num(lo),
         num(hi),
         w - pad,
-        html_escape(label)
+        label
     ));
     svg
 }
@@ -1013,6 +1042,11 @@ async fn reports(State(st): State<AppState>, Signed(s): Signed, Query(q): Query<
     st.ui.render("reports.html", page(&s, "Reports", "/reports", &q, extra))
 }
 
+/// A name as one path segment (a space as `%20`, never `+`).
+fn path_segment(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
 fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
@@ -1099,6 +1133,27 @@ fn strip_nulls(v: Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn after_login_only_local_paths() {
+        assert_eq!(local_path(Some("/incidents/3")), "/incidents/3");
+        for bad in
+            ["//evil.example", "/\\evil.example", "/%5cevil.example", "https://evil.example", "/\tevil", "/%09/evil"]
+        {
+            assert_eq!(local_path(Some(bad)), "/incidents", "{bad}");
+        }
+        let mut h = HeaderMap::new();
+        h.insert("host", HeaderValue::from_static("muster.example:8080"));
+        h.insert("origin", HeaderValue::from_static("https://muster.example:8080"));
+        assert!(same_origin(&h));
+        h.insert("origin", HeaderValue::from_static("https://evil.example"));
+        assert!(!same_origin(&h));
+        let mut h = HeaderMap::new();
+        h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        assert!(!same_origin(&h));
+        let svg = chart(&[], None, "<b>x</b>");
+        assert!(!svg.contains("<b>") && svg.contains("&lt;b&gt;"), "{svg}");
+    }
 
     #[test]
     fn every_template_compiles_and_charts_scale() {
