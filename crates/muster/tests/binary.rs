@@ -718,3 +718,71 @@ async fn https_with_a_certificate_that_reloads_on_sighup() {
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// kill -9 in the middle of a stream of alerts: every alert answered 2xx (its id kept by this test)
+/// is there after the restart.
+async fn kill_9_during_ingest(backend: Backend) {
+    let Some(db) = fresh_url(backend).await else { return };
+    let server = serve(&db, Some(ADMIN));
+    let created = server.json(&["integration", "create", "stream", "--type", "grafana"]);
+    let key = created["key"].as_str().expect("key").to_string();
+    let url = format!("{}/integrations/grafana", server.url);
+    let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).build().expect("client");
+    let accepted = std::sync::Arc::new(tokio::sync::Mutex::new(Vec::<String>::new()));
+    let mut senders = Vec::new();
+    for w in 0..8 {
+        let (http, url, key, accepted) = (http.clone(), url.clone(), key.clone(), accepted.clone());
+        senders.push(tokio::spawn(async move {
+            for i in 0..10_000 {
+                let body = serde_json::json!({"status": "firing", "alerts": [{"status": "firing",
+                    "labels": {"alertname": "Stream", "worker": w.to_string(), "n": i.to_string()}}]});
+                match http.post(&url).bearer_auth(&key).json(&body).send().await {
+                    Ok(r) if r.status().is_success() => {
+                        let v: Value = r.json().await.unwrap_or(Value::Null);
+                        let ids = v["ids"].as_array().cloned().unwrap_or_default();
+                        accepted.lock().await.extend(ids.iter().filter_map(|i| i.as_str().map(str::to_string)));
+                    }
+                    // The server is gone: stop sending.
+                    _ => break,
+                }
+            }
+        }));
+    }
+    // Let the stream run, then kill the node in the middle of it.
+    while accepted.lock().await.len() < 200 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    server.kill_9();
+    for s in senders {
+        let _ = s.await;
+    }
+    let accepted = accepted.lock().await.clone();
+    assert!(accepted.len() >= 200);
+
+    let server = serve(&db, Some(ADMIN));
+    // Each accepted id, looked up directly.
+    let http_check = reqwest::Client::new();
+    let mut lost = Vec::new();
+    for id in &accepted {
+        let res = http_check
+            .get(format!("{}/api/v1/inbound/{id}", server.url))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .expect("request");
+        if res.status() != 200 {
+            lost.push(id.clone());
+        }
+    }
+    assert!(lost.is_empty(), "{} of {} accepted alerts were lost: {lost:?}", lost.len(), accepted.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_kill_9_during_ingest_loses_nothing_accepted() {
+    kill_9_during_ingest(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_kill_9_during_ingest_loses_nothing_accepted() {
+    kill_9_during_ingest(Backend::Postgres).await;
+}
