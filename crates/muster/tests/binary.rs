@@ -786,3 +786,79 @@ async fn sqlite_kill_9_during_ingest_loses_nothing_accepted() {
 async fn postgres_kill_9_during_ingest_loses_nothing_accepted() {
     kill_9_during_ingest(Backend::Postgres).await;
 }
+
+/// The SQLite disk fills up: writes are refused with 503 (never a 2xx for what was not kept, never
+/// a 500), reads go on, nothing is corrupted, and writes work again once space returns. Needs a
+/// small filesystem of its own (tmpfs, as root); skipped where none can be made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_disk_full() {
+    let dir = std::env::temp_dir().join(format!("muster-small-disk-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let d = dir.to_str().expect("utf-8").to_string();
+    let mount = |args: &[&str]| Command::new("mount").args(args).output().is_ok_and(|o| o.status.success());
+    if !mount(&["-t", "tmpfs", "-o", "size=3m", "tmpfs", &d]) {
+        eprintln!("cannot mount a small filesystem here (needs root): skipping");
+        return;
+    }
+    struct Unmount(String);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).output();
+        }
+    }
+    let _unmount = Unmount(d.clone());
+    let db = format!("sqlite://{d}/muster.db");
+    let server = serve(&db, Some(ADMIN));
+    let created = server.json(&["integration", "create", "big", "--type", "grafana"]);
+    let key = created["key"].as_str().expect("key").to_string();
+    let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(20)).build().expect("client");
+    let url = format!("{}/integrations/grafana", server.url);
+    let filler = "x".repeat(20_000);
+    let post = |n: usize| {
+        let body = serde_json::json!({"status": "firing", "alerts": [{"status": "firing",
+            "labels": {"alertname": "Big", "n": n.to_string()}, "annotations": {"description": filler}}]});
+        http.post(&url).bearer_auth(&key).json(&body).send()
+    };
+    let mut accepted: Vec<String> = Vec::new();
+    let mut full = None;
+    for n in 0..2000 {
+        let res = post(n).await.expect("the server answers");
+        let status = res.status();
+        if status.is_success() {
+            let v: Value = res.json().await.expect("json");
+            accepted.extend(v["ids"].as_array().into_iter().flatten().filter_map(|i| i.as_str().map(str::to_string)));
+        } else {
+            full = Some(status);
+            break;
+        }
+    }
+    assert_eq!(full, Some(reqwest::StatusCode::SERVICE_UNAVAILABLE), "a full disk is a 503");
+    assert!(!accepted.is_empty());
+    let (status, _) = {
+        let r = http.get(format!("{}/api/v1/incidents", server.url)).bearer_auth(ADMIN).send().await.expect("read");
+        (r.status(), ())
+    };
+    assert_eq!(status, 200, "reads go on while the disk is full");
+
+    // Space returns: writes work again.
+    assert!(mount(&["-o", "remount,size=64m", &d]));
+    let mut recovered = false;
+    for n in 5000..5100 {
+        if post(n).await.is_ok_and(|r| r.status().is_success()) {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(recovered, "writes work again once there is space");
+
+    for id in &accepted {
+        let r = http.get(format!("{}/api/v1/inbound/{id}", server.url)).bearer_auth(ADMIN).send().await.expect("get");
+        assert_eq!(r.status(), 200, "accepted alert {id} was kept");
+    }
+    drop(server);
+    let incidents = muster_store::check_backup(&std::path::PathBuf::from(format!("{d}/muster.db")))
+        .await
+        .expect("the database is sound");
+    assert!(incidents > 0);
+}
