@@ -300,6 +300,21 @@ impl Statistic {
     }
 }
 
+/// A statistic per period (cut from the Unix epoch) over data in time order: the start of each
+/// period that has data, and the statistic's value there.
+pub fn per_period(data: &[Datapoint], period_secs: i64, statistic: Statistic) -> Vec<(Timestamp, f64)> {
+    let p = period_secs.max(1);
+    let mut periods: Vec<(i64, Vec<&Datapoint>)> = Vec::new();
+    for d in data {
+        let start = d.timestamp.as_second().div_euclid(p) * p;
+        match periods.last_mut() {
+            Some((s, list)) if *s == start => list.push(d),
+            _ => periods.push((start, vec![d])),
+        }
+    }
+    periods.iter().filter_map(|(s, list)| Some((Timestamp::from_second(*s).ok()?, statistic.compute(list)?))).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,6 +402,23 @@ mod tests {
         assert_eq!(Statistic::Percentile(99.0).compute(&refs), Some(100.0));
         assert_eq!(Statistic::Percentile(0.0).compute(&refs), Some(1.0));
         assert_eq!(Statistic::Maximum.compute(&[]), None);
+        let minute = |s: &str, v: f64| Datapoint {
+            timestamp: s.parse().expect("valid"),
+            value: Some(v),
+            sum: v,
+            minimum: v,
+            maximum: v,
+            ..d[0].clone()
+        };
+        let series = [
+            minute("2026-11-30T08:00:10Z", 1.0),
+            minute("2026-11-30T08:00:50Z", 3.0),
+            minute("2026-11-30T08:02:00Z", 7.0),
+        ];
+        let points = per_period(&series, 60, Statistic::Average);
+        assert_eq!(points.len(), 2, "an empty minute is left out");
+        assert_eq!(points[0], ("2026-11-30T08:00:00Z".parse().expect("valid"), 2.0));
+        assert_eq!(points[1].1, 7.0);
         assert_eq!(Statistic::parse("statistic", "p99.9").expect("valid"), Statistic::Percentile(99.9));
         assert!(Statistic::parse("statistic", "p101").is_err());
         assert!(Statistic::parse("statistic", "Median").is_err());

@@ -244,25 +244,9 @@ impl Engine {
 /// The metric's recent data as a related item's value: what the alarm watched, and the last points.
 fn metric_summary(alarm: &Alarm, data: &[Datapoint]) -> String {
     let spec = &alarm.spec;
-    let statistic = spec.statistic();
-    let p = i64::from(spec.period);
-    let mut periods: Vec<(i64, Vec<&Datapoint>)> = Vec::new();
-    for d in data {
-        let start = d.timestamp.as_second().div_euclid(p) * p;
-        match periods.last_mut() {
-            Some((s, list)) if *s == start => list.push(d),
-            _ => periods.push((start, vec![d])),
-        }
-    }
-    let points: Vec<Value> = periods
-        .iter()
-        .rev()
-        .take(20)
-        .rev()
-        .map(|(s, list)| {
-            json!({"timestamp": Timestamp::from_second(*s).unwrap_or_default(), "value": statistic.compute(list)})
-        })
-        .collect();
+    let periods = muster_core::metric::per_period(data, i64::from(spec.period), spec.statistic());
+    let points: Vec<Value> =
+        periods[periods.len().saturating_sub(20)..].iter().map(|(t, v)| json!({"timestamp": t, "value": v})).collect();
     json!({
         "namespace": spec.namespace,
         "metricName": spec.metric_name,

@@ -572,18 +572,7 @@ impl Engine {
             .metric_data(&namespace, &metric, &dims, from, now + SignedDuration::from_secs(1))
             .await
             .map_err(|e| e.to_string())?;
-        let mut periods: Vec<(i64, Vec<&muster_core::metric::Datapoint>)> = Vec::new();
-        for d in &data {
-            let start = d.timestamp.as_second().div_euclid(period) * period;
-            match periods.last_mut() {
-                Some((s, list)) if *s == start => list.push(d),
-                _ => periods.push((start, vec![d])),
-            }
-        }
-        let points: Vec<(Timestamp, f64)> = periods
-            .iter()
-            .filter_map(|(s, list)| Some((Timestamp::from_second(*s).ok()?, statistic.compute(list)?)))
-            .collect();
+        let points = muster_core::metric::per_period(&data, period, statistic);
         let dims_text = dims.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ");
         let scope = format!("{statistic_name} per {period} s over the last {minutes} min");
         let threshold = inputs.get("Threshold").and_then(|v| v.as_f64().or_else(|| v.as_str()?.trim().parse().ok()));

@@ -36,7 +36,7 @@ use muster_core::{Invalid, new_id};
 use sqlx::AnyPool;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyConnection, Executor, Row};
+use sqlx::{AnyConnection, Connection, Executor, Row};
 use std::time::Duration;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -108,15 +108,32 @@ impl SqlStore {
                         .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
                 }
                 let options = || {
-                    AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10)).after_connect(|conn, _| {
-                        Box::pin(async move {
-                            conn.execute("PRAGMA busy_timeout = 10000").await?;
-                            conn.execute("PRAGMA foreign_keys = ON").await?;
-                            // Every acknowledged write is on disk: invariant 1.
-                            conn.execute("PRAGMA synchronous = FULL").await?;
-                            Ok(())
+                    AnyPoolOptions::new()
+                        .acquire_timeout(Duration::from_secs(10))
+                        .after_connect(|conn, _| {
+                            Box::pin(async move {
+                                conn.execute("PRAGMA busy_timeout = 10000").await?;
+                                conn.execute("PRAGMA foreign_keys = ON").await?;
+                                // Every acknowledged write is on disk: invariant 1.
+                                conn.execute("PRAGMA synchronous = FULL").await?;
+                                Ok(())
+                            })
                         })
-                    })
+                        // A connection goes back to the pool only outside any transaction. When a write
+                        // fails (a full disk, say) the dropped transaction's rollback can fail too; the
+                        // connection would then stay inside it, and every later "commit" on it would only
+                        // release a savepoint in a transaction nobody commits. Such a connection is
+                        // closed instead, which rolls back what it held, and the pool opens a fresh one.
+                        .after_release(|conn, _| {
+                            Box::pin(async move {
+                                conn.ping().await?;
+                                if conn.is_in_transaction() {
+                                    tracing::warn!("a database connection was left inside a transaction; closing it");
+                                    return Ok(false);
+                                }
+                                Ok(true)
+                            })
+                        })
                 };
                 let write = options().max_connections(1).connect(&url).await?;
                 write.execute("PRAGMA journal_mode = WAL").await?;

@@ -827,6 +827,12 @@ async fn sqlite_disk_full() {
         if status.is_success() {
             let v: Value = res.json().await.expect("json");
             accepted.extend(v["ids"].as_array().into_iter().flatten().filter_map(|i| i.as_str().map(str::to_string)));
+            // Acknowledged means committed: readable at once from another connection. (A connection
+            // left inside a failed transaction once turned later acks into savepoints nobody committed.)
+            let id = accepted.last().expect("an id");
+            let r =
+                http.get(format!("{}/api/v1/inbound/{id}", server.url)).bearer_auth(ADMIN).send().await.expect("get");
+            assert_eq!(r.status(), 200, "alert {n} is readable right after it was acknowledged");
         } else {
             full = Some(status);
             break;

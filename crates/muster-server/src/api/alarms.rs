@@ -14,7 +14,7 @@ use muster_core::Invalid;
 use muster_core::alarm::{Alarm, AlarmHistoryItem, AlarmSpec, Evaluation, StateValue};
 use muster_core::auth::Role;
 use muster_core::error::text;
-use muster_core::metric::{Datapoint, Dimensions, PutMetricData, Statistic, prepare_metric_data};
+use muster_core::metric::{Dimensions, PutMetricData, Statistic, prepare_metric_data};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -141,20 +141,9 @@ pub async fn statistics(
     }
     let dimensions = parse_dimension_list(p.dimensions.as_deref())?;
     let data = s.store.metric_data(&p.namespace, &p.metric_name, &dimensions, from, to).await?;
-    let step = i64::from(period);
-    let mut buckets: Vec<(i64, Vec<&Datapoint>)> = Vec::new();
-    for d in &data {
-        let start = d.timestamp.as_second().div_euclid(step) * step;
-        match buckets.last_mut() {
-            Some((b, list)) if *b == start => list.push(d),
-            _ => buckets.push((start, vec![d])),
-        }
-    }
-    let datapoints = buckets
-        .iter()
-        .filter_map(|(start, list)| {
-            Some(StatisticPoint { timestamp: Timestamp::from_second(*start).ok()?, value: statistic.compute(list)? })
-        })
+    let datapoints = muster_core::metric::per_period(&data, i64::from(period), statistic)
+        .into_iter()
+        .map(|(timestamp, value)| StatisticPoint { timestamp, value })
         .collect();
     Ok(Json(Statistics { statistic: statistic_name, period, datapoints }))
 }

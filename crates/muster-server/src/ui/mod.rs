@@ -168,6 +168,14 @@ async fn explain(e: ApiError) -> String {
     }
 }
 
+/// What an API handler's answer says to the person: `done`, or why it was refused.
+async fn said<T>(answer: crate::error::ApiResult<T>, done: &str) -> Result<String, String> {
+    match answer {
+        Ok(_) => Ok(done.to_string()),
+        Err(e) => Err(explain(e).await),
+    }
+}
+
 fn typed<T: DeserializeOwned>(v: Value) -> Result<T, String> {
     serde_json::from_value(v).map_err(|e| e.to_string())
 }
@@ -335,10 +343,11 @@ async fn add_note(
     }
     let result = match typed(body) {
         Ok(b) => {
-            match crate::api::incidents::add_event(State(st.clone()), s.caller(), Path(key.clone()), Body(b)).await {
-                Ok(_) => Ok("Note added.".to_string()),
-                Err(e) => Err(explain(e).await),
-            }
+            said(
+                crate::api::incidents::add_event(State(st.clone()), s.caller(), Path(key.clone()), Body(b)).await,
+                "Note added.",
+            )
+            .await
         }
         Err(e) => Err(e),
     };
@@ -348,10 +357,11 @@ async fn add_note(
 async fn patch_incident(st: &AppState, s: &Session, key: &str, body: Value, done: &str) -> Response {
     let result = match typed(body) {
         Ok(b) => {
-            match crate::api::incidents::update(State(st.clone()), s.caller(), Path(key.to_string()), Body(b)).await {
-                Ok(_) => Ok(done.to_string()),
-                Err(e) => Err(explain(e).await),
-            }
+            said(
+                crate::api::incidents::update(State(st.clone()), s.caller(), Path(key.to_string()), Body(b)).await,
+                done,
+            )
+            .await
         }
         Err(e) => Err(e),
     };
@@ -404,10 +414,8 @@ async fn ack_incident(
     if let Some(r) = refused(&s, &form) {
         return r;
     }
-    let result = match crate::api::incidents::ack(State(st.clone()), s.caller(), Path(key.clone())).await {
-        Ok(_) => Ok("Acknowledged.".to_string()),
-        Err(e) => Err(explain(e).await),
-    };
+    let result =
+        said(crate::api::incidents::ack(State(st.clone()), s.caller(), Path(key.clone())).await, "Acknowledged.").await;
     back(&room(&key), result)
 }
 
@@ -420,10 +428,8 @@ async fn ack_page(
     if let Some(r) = refused(&s, &form) {
         return r;
     }
-    let result = match crate::api::paging::ack_page(State(st.clone()), s.caller(), Path(page)).await {
-        Ok(_) => Ok("Page acknowledged.".to_string()),
-        Err(e) => Err(explain(e).await),
-    };
+    let result =
+        said(crate::api::paging::ack_page(State(st.clone()), s.caller(), Path(page)).await, "Page acknowledged.").await;
     back(&room(&key), result)
 }
 
@@ -444,10 +450,7 @@ async fn decide(
         "reject" => crate::api::runbooks::reject(State(st.clone()), s.caller(), Path(execution), body).await,
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
-    let result = match outcome {
-        Ok(_) => Ok(if decision == "approve" { "Approved." } else { "Rejected." }.to_string()),
-        Err(e) => Err(explain(e).await),
-    };
+    let result = said(outcome, if decision == "approve" { "Approved." } else { "Rejected." }).await;
     back(&room(&key), result)
 }
 
@@ -557,10 +560,11 @@ async fn create_override(
     let rotation = form.get("rotation").cloned().unwrap_or_default();
     let result = match typed(json!({"contacts": contacts, "start": start, "end": end})) {
         Ok(b) => {
-            match crate::api::oncall::create_override(State(st.clone()), s.caller(), Path(rotation), Body(b)).await {
-                Ok(_) => Ok("Override created.".to_string()),
-                Err(e) => Err(explain(e).await),
-            }
+            said(
+                crate::api::oncall::create_override(State(st.clone()), s.caller(), Path(rotation), Body(b)).await,
+                "Override created.",
+            )
+            .await
         }
         Err(e) => Err(e),
     };
@@ -692,20 +696,7 @@ async fn alarm(
         )
         .await
         .unwrap_or_default();
-    let statistic = a.spec.statistic();
-    let p = i64::from(a.spec.period);
-    let mut buckets: Vec<(i64, Vec<&muster_core::metric::Datapoint>)> = Vec::new();
-    for d in &data {
-        let start = d.timestamp.as_second().div_euclid(p) * p;
-        match buckets.last_mut() {
-            Some((b, list)) if *b == start => list.push(d),
-            _ => buckets.push((start, vec![d])),
-        }
-    }
-    let points: Vec<(Timestamp, f64)> = buckets
-        .iter()
-        .filter_map(|(b, list)| Some((Timestamp::from_second(*b).ok()?, statistic.compute(list)?)))
-        .collect();
+    let points = muster_core::metric::per_period(&data, i64::from(a.spec.period), a.spec.statistic());
     let svg = chart(
         &points,
         Some(a.spec.threshold),
@@ -946,10 +937,9 @@ async fn save_analysis(
     }
     let to = format!("/analyses/{id}");
     let result = match typed(body) {
-        Ok(b) => match crate::api::analyses::update(State(st.clone()), s.caller(), Path(id), Body(b)).await {
-            Ok(_) => Ok("Saved.".to_string()),
-            Err(e) => Err(explain(e).await),
-        },
+        Ok(b) => {
+            said(crate::api::analyses::update(State(st.clone()), s.caller(), Path(id), Body(b)).await, "Saved.").await
+        }
         Err(e) => Err(e),
     };
     back(&to, result)
@@ -968,10 +958,13 @@ async fn add_item(
     let body = strip_nulls(json!({"title": nonempty("title"), "owner": nonempty("owner"), "due": nonempty("due")}));
     let to = format!("/analyses/{id}");
     let result = match typed(body) {
-        Ok(b) => match crate::api::analyses::add_item(State(st.clone()), s.caller(), Path(id), Body(b)).await {
-            Ok(_) => Ok("Action item added.".to_string()),
-            Err(e) => Err(explain(e).await),
-        },
+        Ok(b) => {
+            said(
+                crate::api::analyses::add_item(State(st.clone()), s.caller(), Path(id), Body(b)).await,
+                "Action item added.",
+            )
+            .await
+        }
         Err(e) => Err(e),
     };
     back(&to, result)
