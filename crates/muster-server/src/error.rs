@@ -19,6 +19,8 @@ pub enum ApiError {
     MethodNotAllowed,
     Conflict(Invalid),
     TooLarge(usize),
+    /// The client did not send its request body in time.
+    TimedOut,
     /// A sender past its rate: the message and the seconds to wait (sent as Retry-After).
     TooManyRequests(String, u64),
     /// An upstream (a webhook, a provider) failed.
@@ -35,7 +37,7 @@ pub struct ErrorBody {
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable, machine-readable: `invalid`, `unauthorized`, `forbidden`, `not_found`, `method_not_allowed`, `conflict`,
-    /// `payload_too_large`, `unavailable`, `internal`.
+    /// `payload_too_large`, `request_timeout`, `too_many_requests`, `bad_gateway`, `unavailable`, `internal`.
     pub code: &'static str,
     pub message: String,
     /// The field at fault, as a path into the request (`impact`, `incidentTemplate.title`).
@@ -93,6 +95,9 @@ impl IntoResponse for ApiError {
                 format!("the request body is larger than the limit of {limit} bytes"),
                 None,
             ),
+            ApiError::TimedOut => {
+                (StatusCode::REQUEST_TIMEOUT, "request_timeout", "the request body did not arrive in time".into(), None)
+            }
             ApiError::TooManyRequests(m, _) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests", m, None),
             ApiError::BadGateway(m) => (StatusCode::BAD_GATEWAY, "bad_gateway", m, None),
             ApiError::Unavailable(cause) => {

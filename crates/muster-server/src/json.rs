@@ -1,4 +1,6 @@
-//! A JSON body extractor whose errors name the field at fault, and answer 413 past the body limit.
+//! Body extractors whose errors are the API's own: a JSON body whose errors name the field at
+//! fault, and the raw bytes for senders' formats; both answer 413 past the body limit and 408 when
+//! the body arrives too slowly.
 
 use crate::error::ApiError;
 use axum::body::Bytes;
@@ -12,16 +14,41 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let Raw(bytes) = Raw::from_request(req, state).await?;
+        parse(&bytes).map(Body)
+    }
+}
+
+/// The request body as bytes, for handlers that parse a sender's own format.
+pub struct Raw(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for Raw {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let limit = req.extensions().get::<BodyLimit>().map(|l| l.0).unwrap_or(0);
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+        Bytes::from_request(req, state).await.map(Raw).map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::TooLarge(limit)
+            } else if timed_out(&e) {
+                ApiError::TimedOut
             } else {
                 ApiError::invalid("", format!("the request body could not be read: {e}"))
             }
-        })?;
-        parse(&bytes).map(Body)
+        })
     }
+}
+
+/// Whether reading the body failed because the client's time ran out.
+fn timed_out(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(err) = cause {
+        if err.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = err.source();
+    }
+    false
 }
 
 /// Parses JSON, naming the path of the field that failed.

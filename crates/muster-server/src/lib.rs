@@ -9,6 +9,7 @@ mod error;
 mod ingest;
 mod json;
 mod limit;
+mod listen;
 mod metrics;
 mod openapi;
 mod tls;
@@ -72,6 +73,8 @@ pub struct Config {
     /// Serve HTTPS with this certificate chain and key (PEM files, reloaded on SIGHUP).
     pub tls_cert: Option<std::path::PathBuf>,
     pub tls_key: Option<std::path::PathBuf>,
+    /// How long a client may take to send a request's headers, and again its body.
+    pub client_timeout: std::time::Duration,
 }
 
 impl Default for Config {
@@ -95,6 +98,7 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             token_rate_per_minute: 6000,
+            client_timeout: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -130,6 +134,7 @@ pub struct Application {
     engine: Arc<muster_engine::Engine>,
     database_url: String,
     tls: Option<tls::Tls>,
+    client_timeout: std::time::Duration,
     /// A token generated at first start, to be shown once.
     pub generated_admin_token: Option<String>,
 }
@@ -189,7 +194,7 @@ impl Application {
             (None, None) => None,
             _ => anyhow::bail!("TLS needs both a certificate (--tls-cert) and a key (--tls-key)"),
         };
-        let mut router = router(state, config.body_limit);
+        let mut router = router(state, config.body_limit, config.client_timeout);
         if tls.is_some() {
             // Browsers that saw Muster over HTTPS keep to it.
             router = router.layer(axum::middleware::map_response(|mut res: axum::response::Response| async move {
@@ -207,6 +212,7 @@ impl Application {
             engine,
             database_url: config.database_url.clone(),
             tls,
+            client_timeout: config.client_timeout,
             generated_admin_token,
         })
     }
@@ -227,16 +233,10 @@ impl Application {
             shutdown.await;
             let _ = stop.send(true);
         };
-        let result = match &self.tls {
-            Some(tls) => {
-                tls.reload_on_hangup();
-                tls.serve(self.listener, self.router, stopping).await
-            }
-            None => {
-                let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-                axum::serve(self.listener, service).with_graceful_shutdown(stopping).await
-            }
-        };
+        if let Some(tls) = &self.tls {
+            tls.reload_on_hangup();
+        }
+        let result = listen::serve(self.listener, self.router, self.tls, self.client_timeout, stopping).await;
         let _ = workers.await;
         drop(stopped);
         self.store.close().await;
@@ -287,7 +287,7 @@ async fn seed_library(store: &SqlStore, clock: &dyn Clock) -> anyhow::Result<()>
     Ok(())
 }
 
-fn router(state: AppState, body_limit: usize) -> Router {
+fn router(state: AppState, body_limit: usize, client_timeout: std::time::Duration) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let metrics = state.metrics.clone();
     Router::new()
@@ -317,7 +317,7 @@ fn router(state: AppState, body_limit: usize) -> Router {
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
         .layer(DefaultBodyLimit::max(body_limit))
         // A client that sends its body too slowly holds nothing for long.
-        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(std::time::Duration::from_secs(30)))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(client_timeout))
         .layer(axum::Extension(json::BodyLimit(body_limit)))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(move |req: &axum::http::Request<_>| {

@@ -2350,3 +2350,60 @@ async fn sqlite_each_token_has_a_rate() {
     let (status, _) = app.call(Method::GET, "/api/v1/incidents", Some(&other), None).await;
     assert_eq!(status, StatusCode::OK, "another token has its own allowance");
 }
+
+/// Reads from `stream` until the server closes it, and returns what it sent; `None` when it is
+/// still open after `limit` (a guard so a broken server fails the test rather than hanging it).
+async fn read_until_closed(stream: &mut tokio::net::TcpStream, limit: std::time::Duration) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    tokio::time::timeout(limit, async {
+        let mut buf = [0u8; 1024];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await
+    .ok()?;
+    Some(String::from_utf8_lossy(&got).into_owned())
+}
+
+/// Slow clients (a trickle of headers, or a body that never comes) are cut off after the client
+/// timeout, on plain HTTP as on HTTPS, while prompt clients are served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_are_cut_off() {
+    use tokio::io::AsyncWriteExt;
+    let Some(app) = spawn_app_with(Backend::Sqlite, |c| c.client_timeout = std::time::Duration::from_secs(1)).await
+    else {
+        return;
+    };
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let guard = std::time::Duration::from_secs(20);
+
+    // Headers begun and never finished: the connection is closed without an answer.
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: muster\r\n").await.expect("write");
+    let said = read_until_closed(&mut slow, guard).await.expect("the server closes a connection whose headers stall");
+    assert!(!said.contains("200 OK"), "no request was served: {said}");
+
+    // Headers complete, body promised and never sent: 408, and the connection closes.
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    let head = format!(
+        "POST /api/v1/incidents HTTP/1.1\r\nHost: muster\r\nAuthorization: Bearer {ADMIN}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"title\""
+    );
+    slow.write_all(head.as_bytes()).await.expect("write");
+    let said = read_until_closed(&mut slow, guard).await.expect("the server closes a connection whose body stalls");
+    assert!(said.starts_with("HTTP/1.1 408"), "a stalled body is a 408: {said}");
+    let (status, list) = app.admin(Method::GET, "/api/v1/incidents", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(0), "nothing half-written: {list}");
+
+    // A prompt client on the same server is served.
+    let mut quick = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    quick.write_all(b"GET /healthz HTTP/1.1\r\nHost: muster\r\nConnection: close\r\n\r\n").await.expect("write");
+    let said = read_until_closed(&mut quick, guard).await.expect("answered");
+    assert!(said.starts_with("HTTP/1.1 200"), "{said}");
+}

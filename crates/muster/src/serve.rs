@@ -38,6 +38,8 @@ struct FileConfig {
     database: Option<String>,
     public_url: Option<String>,
     body_limit_bytes: Option<usize>,
+    /// Seconds a client may take to send a request's headers, and again its body (default 30).
+    client_timeout_seconds: Option<u64>,
     log_format: Option<String>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
@@ -181,6 +183,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         token_rate_per_minute: file.token_rate_per_minute.unwrap_or(6000),
         tls_cert: args.tls_cert.or(file.tls_cert),
         tls_key: args.tls_key.or(file.tls_key),
+        client_timeout: match file.client_timeout_seconds {
+            Some(s) if !(1..=600).contains(&s) => anyhow::bail!("clientTimeoutSeconds must be from 1 to 600"),
+            Some(s) => std::time::Duration::from_secs(s),
+            None => std::time::Duration::from_secs(30),
+        },
     };
     let app = Application::build(config.clone()).await?;
     let addr = app.address()?;

@@ -8,8 +8,8 @@
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
+use crate::json::Raw;
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -112,7 +112,7 @@ pub async fn alertmanager_v2(
     State(s): State<AppState>,
     Query(q): Query<KeyParam>,
     headers: HeaderMap,
-    body: Bytes,
+    Raw(body): Raw,
 ) -> ApiResult<Response> {
     let i = integration(&s, key_of(&headers, &q).as_deref(), &[IntegrationType::Alertmanager]).await?;
     let alerts = alertmanager::parse_v2_alerts(&json_body(&body)?, s.clock.now())?;
@@ -179,7 +179,7 @@ pub async fn alertmanager_webhook(
     State(s): State<AppState>,
     Query(q): Query<KeyParam>,
     headers: HeaderMap,
-    body: Bytes,
+    Raw(body): Raw,
 ) -> ApiResult<Response> {
     let i = integration(&s, key_of(&headers, &q).as_deref(), &[IntegrationType::Alertmanager]).await?;
     let alerts = alertmanager::parse_webhook(&json_body(&body)?)?;
@@ -191,7 +191,7 @@ pub async fn grafana_webhook(
     State(s): State<AppState>,
     Query(q): Query<KeyParam>,
     headers: HeaderMap,
-    body: Bytes,
+    Raw(body): Raw,
 ) -> ApiResult<Response> {
     let i = integration(&s, key_of(&headers, &q).as_deref(), &[IntegrationType::Grafana]).await?;
     let alerts = grafana::parse(&json_body(&body)?)?;
@@ -203,7 +203,7 @@ pub async fn generic_webhook(
     State(s): State<AppState>,
     Query(q): Query<KeyParam>,
     headers: HeaderMap,
-    body: Bytes,
+    Raw(body): Raw,
 ) -> ApiResult<Response> {
     let i = integration(&s, key_of(&headers, &q).as_deref(), &[IntegrationType::Generic]).await?;
     let mapping = i.spec.mapping.clone().unwrap_or_else(|| generic::Mapping::new("/title"));
@@ -242,7 +242,7 @@ fn pd_invalid(errors: Vec<String>) -> Response {
 
 /// `POST /v2/enqueue` and `/v2/change/enqueue`: PagerDuty Events API v2, answered as PagerDuty does
 /// (202 with the dedup key; 400 `invalid event` with the reasons; 429 past the rate).
-pub async fn pagerduty_enqueue(State(s): State<AppState>, body: Bytes) -> Response {
+pub async fn pagerduty_enqueue(State(s): State<AppState>, Raw(body): Raw) -> Response {
     let value = match serde_json::from_slice::<Value>(&body) {
         Ok(v) => v,
         Err(e) => return pd_invalid(vec![format!("Event object is not valid JSON: {e}")]),
@@ -308,7 +308,7 @@ pub async fn sns_delivery(
     State(s): State<AppState>,
     Query(q): Query<KeyParam>,
     headers: HeaderMap,
-    body: Bytes,
+    Raw(body): Raw,
 ) -> ApiResult<Response> {
     let i = integration(&s, key_of(&headers, &q).as_deref(), &[IntegrationType::Sns]).await?;
     let message = sns::parse(&json_body(&body)?)?;

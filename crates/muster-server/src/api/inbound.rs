@@ -2,7 +2,7 @@
 //! Both are verified by the provider's own signature before anything is read.
 
 use crate::AppState;
-use axum::body::Bytes;
+use crate::json::Raw;
 use axum::extract::State;
 use axum::http::Uri;
 use axum::http::{HeaderMap, StatusCode};
@@ -52,7 +52,7 @@ fn twiml(message: &str) -> Response {
 }
 
 /// An SMS reply: the code from a page acknowledges it.
-pub async fn twilio_sms(State(s): State<AppState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn twilio_sms(State(s): State<AppState>, uri: Uri, headers: HeaderMap, Raw(body): Raw) -> Response {
     let Some(token) = s.providers.twilio_auth_token.as_deref() else {
         return (StatusCode::NOT_FOUND, "SMS replies are not configured").into_response();
     };
@@ -89,7 +89,7 @@ pub async fn twilio_sms(State(s): State<AppState>, uri: Uri, headers: HeaderMap,
 /// A Slack button press: `muster_ack` acknowledges the page named by the button's value;
 /// `muster_approve` and `muster_reject` answer a runbook's approval, as the contact whose CHAT
 /// channel is the Slack user who pressed.
-pub async fn slack_interaction(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn slack_interaction(State(s): State<AppState>, headers: HeaderMap, Raw(body): Raw) -> Response {
     let Some(secret) = s.providers.slack_signing_secret.as_deref() else {
         return (StatusCode::NOT_FOUND, "Slack interactivity is not configured").into_response();
     };
