@@ -790,21 +790,28 @@ async fn postgres_kill_9_during_ingest_loses_nothing_accepted() {
 /// The SQLite disk fills up: writes are refused with 503 (never a 2xx for what was not kept, never
 /// a 500), reads go on, nothing is corrupted, and writes work again once space returns. Needs a
 /// small filesystem of its own (tmpfs, as root); skipped where none can be made.
+/// Runs a system command; true when it ran and succeeded.
+fn run_ok(program: &str, args: &[&str]) -> bool {
+    Command::new(program).args(args).output().is_ok_and(|o| o.status.success())
+}
+
+/// Unmounts a test filesystem when the test ends, however it ends.
+struct Unmount(String);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).output();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_disk_full() {
     let dir = std::env::temp_dir().join(format!("muster-small-disk-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let d = dir.to_str().expect("utf-8").to_string();
-    let mount = |args: &[&str]| Command::new("mount").args(args).output().is_ok_and(|o| o.status.success());
-    if !mount(&["-t", "tmpfs", "-o", "size=3m", "tmpfs", &d]) {
+    if !run_ok("mount", &["-t", "tmpfs", "-o", "size=3m", "tmpfs", &d]) {
         eprintln!("cannot mount a small filesystem here (needs root): skipping");
         return;
-    }
-    struct Unmount(String);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg(&self.0).output();
-        }
     }
     let _unmount = Unmount(d.clone());
     let db = format!("sqlite://{d}/muster.db");
@@ -847,7 +854,7 @@ async fn sqlite_disk_full() {
     assert_eq!(status, 200, "reads go on while the disk is full");
 
     // Space returns: writes work again.
-    assert!(mount(&["-o", "remount,size=64m", &d]));
+    assert!(run_ok("mount", &["-o", "remount,size=64m", &d]));
     let mut recovered = false;
     for n in 5000..5100 {
         if post(n).await.is_ok_and(|r| r.status().is_success()) {
@@ -862,6 +869,96 @@ async fn sqlite_disk_full() {
         let r = http.get(format!("{}/api/v1/inbound/{id}", server.url)).bearer_auth(ADMIN).send().await.expect("get");
         assert_eq!(r.status(), 200, "accepted alert {id} was kept");
     }
+    drop(server);
+    let incidents = muster_store::check_backup(&std::path::PathBuf::from(format!("{d}/muster.db")))
+        .await
+        .expect("the database is sound");
+    assert!(incidents > 0);
+}
+
+/// The filesystem under the SQLite database turns read-only (ext4 does this itself after an I/O error,
+/// with `errors=remount-ro`): writes are refused with 503, reads go on, and once an operator has
+/// checked the disk and started Muster again every alert it acknowledged is there and the database
+/// is sound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_disk_turns_read_only() {
+    let dir = std::env::temp_dir().join(format!("muster-ro-disk-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let d = dir.to_str().expect("utf-8").to_string();
+    let image = format!("{d}.img");
+    let made = std::fs::File::create(&image).and_then(|f| f.set_len(64 << 20)).is_ok()
+        && run_ok("mkfs.ext4", &["-q", "-F", &image])
+        && run_ok("mount", &["-o", "loop,errors=remount-ro", &image, &d]);
+    struct Cleanup(String);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    let _image = Cleanup(image.clone());
+    if !made {
+        eprintln!("cannot mount a loop filesystem here (needs root and loop devices): skipping");
+        return;
+    }
+    let _unmount = Unmount(d.clone());
+    let device = Command::new("findmnt")
+        .args(["-n", "-o", "SOURCE", &d])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let trigger = format!("/sys/fs/ext4/{}/trigger_fs_error", device.rsplit('/').next().unwrap_or_default());
+    if device.is_empty() || !std::path::Path::new(&trigger).exists() {
+        eprintln!("this kernel cannot raise an ext4 error on demand: skipping");
+        return;
+    }
+    let db = format!("sqlite://{d}/muster.db");
+    let server = serve(&db, Some(ADMIN));
+    let created = server.json(&["integration", "create", "ro", "--type", "grafana"]);
+    let key = created["key"].as_str().expect("key").to_string();
+    let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(20)).build().expect("client");
+    let post = |url: &str, n: usize| {
+        let body = serde_json::json!({"status": "firing", "alerts": [{"status": "firing",
+            "labels": {"alertname": "Tunnel", "n": n.to_string()}}]});
+        http.post(format!("{url}/integrations/grafana")).bearer_auth(&key).json(&body).send()
+    };
+    let mut accepted: Vec<String> = Vec::new();
+    for n in 0..20 {
+        let res = post(&server.url, n).await.expect("the server answers");
+        assert!(res.status().is_success(), "alert {n} accepted before the fault");
+        let v: Value = res.json().await.expect("json");
+        accepted.extend(v["ids"].as_array().into_iter().flatten().filter_map(|i| i.as_str().map(str::to_string)));
+    }
+    assert_eq!(accepted.len(), 20);
+
+    std::fs::write(&trigger, "1").expect("raise an ext4 error");
+    let opts = Command::new("findmnt").args(["-n", "-o", "OPTIONS", &d]).output().expect("findmnt");
+    let opts = String::from_utf8_lossy(&opts.stdout).trim().to_string();
+    assert!(opts.split(',').any(|o| o == "ro" || o == "emergency_ro"), "the filesystem turned read-only: {opts}");
+
+    // Writes are refused plainly; the alert that was refused is not acknowledged.
+    let res = post(&server.url, 100).await.expect("the server answers");
+    assert_eq!(res.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE, "a read-only disk is a 503");
+    let text = res.text().await.expect("body");
+    assert!(text.contains("unavailable"), "the error says what is wrong: {text}");
+    let r = http.get(format!("{}/api/v1/incidents", server.url)).bearer_auth(ADMIN).send().await.expect("read");
+    assert_eq!(r.status(), 200, "reads go on while the disk is read-only");
+    let r = http.get(format!("{}/api/v1/inbound/{}", server.url, accepted[0])).bearer_auth(ADMIN).send().await;
+    assert_eq!(r.expect("read").status(), 200, "acknowledged alerts stay readable");
+
+    // The operator stops Muster, checks the disk and mounts it again.
+    drop(server);
+    assert!(run_ok("umount", &[&d]), "the filesystem is let go once Muster stops");
+    let fsck = Command::new("e2fsck").args(["-f", "-y", &image]).output().expect("e2fsck runs");
+    assert!(fsck.status.code().is_some_and(|c| c <= 1), "the filesystem checks clean: {fsck:?}");
+    assert!(run_ok("mount", &["-o", "loop,errors=remount-ro", &image, &d]), "mounted again");
+
+    let server = serve(&db, Some(ADMIN));
+    for id in &accepted {
+        let r = http.get(format!("{}/api/v1/inbound/{id}", server.url)).bearer_auth(ADMIN).send().await.expect("get");
+        assert_eq!(r.status(), 200, "accepted alert {id} was kept");
+    }
+    let res = post(&server.url, 200).await.expect("the server answers");
+    assert!(res.status().is_success(), "writes work again on a writable disk");
     drop(server);
     let incidents = muster_store::check_backup(&std::path::PathBuf::from(format!("{d}/muster.db")))
         .await
