@@ -787,23 +787,33 @@ async fn postgres_kill_9_during_ingest_loses_nothing_accepted() {
     kill_9_during_ingest(Backend::Postgres).await;
 }
 
-/// The SQLite disk fills up: writes are refused with 503 (never a 2xx for what was not kept, never
-/// a 500), reads go on, nothing is corrupted, and writes work again once space returns. Needs a
-/// small filesystem of its own (tmpfs, as root); skipped where none can be made.
 /// Runs a system command; true when it ran and succeeded.
 fn run_ok(program: &str, args: &[&str]) -> bool {
     Command::new(program).args(args).output().is_ok_and(|o| o.status.success())
 }
 
-/// Unmounts a test filesystem when the test ends, however it ends.
-struct Unmount(String);
+/// A test filesystem's mount point: unmounted (lazily if it is still busy) and removed when the
+/// test ends, however it ends, and then the image behind it, if any, is deleted.
+struct Mounted {
+    dir: String,
+    image: Option<String>,
+}
 
-impl Drop for Unmount {
+impl Drop for Mounted {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).output();
+        if !run_ok("umount", &[&self.dir]) {
+            let _ = run_ok("umount", &["-l", &self.dir]);
+        }
+        let _ = std::fs::remove_dir(&self.dir);
+        if let Some(image) = &self.image {
+            let _ = std::fs::remove_file(image);
+        }
     }
 }
 
+/// The SQLite disk fills up: writes are refused with 503 (never a 2xx for what was not kept, never
+/// a 500), reads go on, nothing is corrupted, and writes work again once space returns. Needs a
+/// small filesystem of its own (tmpfs, as root); skipped where none can be made.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_disk_full() {
     let dir = std::env::temp_dir().join(format!("muster-small-disk-{}", std::process::id()));
@@ -813,7 +823,7 @@ async fn sqlite_disk_full() {
         eprintln!("cannot mount a small filesystem here (needs root): skipping");
         return;
     }
-    let _unmount = Unmount(d.clone());
+    let _mounted = Mounted { dir: d.clone(), image: None };
     let db = format!("sqlite://{d}/muster.db");
     let server = serve(&db, Some(ADMIN));
     let created = server.json(&["integration", "create", "big", "--type", "grafana"]);
@@ -886,29 +896,25 @@ async fn sqlite_disk_turns_read_only() {
     std::fs::create_dir_all(&dir).expect("dir");
     let d = dir.to_str().expect("utf-8").to_string();
     let image = format!("{d}.img");
-    let made = std::fs::File::create(&image).and_then(|f| f.set_len(64 << 20)).is_ok()
+    let made = run_ok("e2fsck", &["-V"])
+        && std::fs::File::create(&image).and_then(|f| f.set_len(64 << 20)).is_ok()
         && run_ok("mkfs.ext4", &["-q", "-F", &image])
         && run_ok("mount", &["-o", "loop,errors=remount-ro", &image, &d]);
-    struct Cleanup(String);
-    impl Drop for Cleanup {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
-    let _image = Cleanup(image.clone());
     if !made {
-        eprintln!("cannot mount a loop filesystem here (needs root and loop devices): skipping");
+        let _ = std::fs::remove_file(&image);
+        eprintln!("cannot mount a loop filesystem here (needs root, loop devices and e2fsprogs): skipping");
         return;
     }
-    let _unmount = Unmount(d.clone());
+    let _mounted = Mounted { dir: d.clone(), image: Some(image.clone()) };
     let device = Command::new("findmnt")
         .args(["-n", "-o", "SOURCE", &d])
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
     let trigger = format!("/sys/fs/ext4/{}/trigger_fs_error", device.rsplit('/').next().unwrap_or_default());
-    if device.is_empty() || !std::path::Path::new(&trigger).exists() {
-        eprintln!("this kernel cannot raise an ext4 error on demand: skipping");
+    // Opening the switch raises nothing; only writing to it does.
+    if device.is_empty() || std::fs::OpenOptions::new().write(true).open(&trigger).is_err() {
+        eprintln!("this kernel cannot raise an ext4 error on demand here: skipping");
         return;
     }
     let db = format!("sqlite://{d}/muster.db");
