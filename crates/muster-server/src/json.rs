@@ -7,6 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
+use std::time::Duration;
 
 pub struct Body<T>(pub T);
 
@@ -27,7 +28,10 @@ impl<S: Send + Sync> FromRequest<S> for Raw {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let limit = req.extensions().get::<BodyLimit>().map(|l| l.0).unwrap_or(0);
-        Bytes::from_request(req, state).await.map(Raw).map_err(|e| {
+        // The whole body within the client timeout, not merely each piece of it.
+        let within = req.extensions().get::<ClientTimeout>().map_or(Duration::from_secs(30), |t| t.0);
+        let read = tokio::time::timeout(within, Bytes::from_request(req, state)).await;
+        read.map_err(|_| ApiError::TimedOut)?.map(Raw).map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::TooLarge(limit)
             } else if timed_out(&e) {
@@ -81,6 +85,10 @@ fn missing_field(message: &str) -> Option<String> {
 /// The configured body limit, carried in request extensions so rejections can say it.
 #[derive(Clone, Copy)]
 pub struct BodyLimit(pub usize);
+
+/// The configured client timeout, carried in request extensions so body reads can keep to it.
+#[derive(Clone, Copy)]
+pub struct ClientTimeout(pub Duration);
 
 #[cfg(test)]
 mod tests {

@@ -316,9 +316,11 @@ fn router(state: AppState, body_limit: usize, client_timeout: std::time::Duratio
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
         .layer(DefaultBodyLimit::max(body_limit))
-        // A client that sends its body too slowly holds nothing for long.
+        // A client that sends its body too slowly holds nothing for long (a pause between pieces
+        // here; the whole body in `json::Raw`).
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(client_timeout))
         .layer(axum::Extension(json::BodyLimit(body_limit)))
+        .layer(axum::Extension(json::ClientTimeout(client_timeout)))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(move |req: &axum::http::Request<_>| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");

@@ -35,11 +35,15 @@ pub(crate) async fn serve(
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
+                // A client that gave up before it was accepted: nothing wrong here.
+                Err(e) if is_connection_error(&e) => continue,
                 Err(e) => {
                     // Out of file descriptors, say: wait a little instead of spinning.
                     tracing::warn!(error = %e, "accepting a connection failed");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
+                    tokio::select! {
+                        () = &mut shutdown => break,
+                        () = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                    }
                 }
             },
         };
@@ -62,9 +66,16 @@ pub(crate) async fn serve(
             }
         }
     }
+    // New connections are refused at once rather than left waiting in the backlog.
+    drop(listener);
     let _ = stopping.send(true);
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, async { while connections.join_next().await.is_some() {} }).await;
     Ok(())
+}
+
+fn is_connection_error(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    matches!(e.kind(), ConnectionAborted | ConnectionRefused | ConnectionReset)
 }
 
 /// One client connection, until it closes or the server stops.
@@ -84,7 +95,8 @@ async fn connection<I>(
     });
     let service = TowerToHyperService::new(service);
     let mut http = http1::Builder::new();
-    // A client that sends its headers too slowly is dropped (the body has its own deadline).
+    // A client that sends its headers too slowly is dropped (the body has its own deadline). The
+    // same deadline closes a kept-alive connection that sends no next request.
     http.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(client_timeout);
     let connection = http.serve_connection(TokioIo::new(io), service).with_upgrades();
     tokio::pin!(connection);

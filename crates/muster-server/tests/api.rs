@@ -2353,7 +2353,10 @@ async fn sqlite_each_token_has_a_rate() {
 
 /// Reads from `stream` until the server closes it, and returns what it sent; `None` when it is
 /// still open after `limit` (a guard so a broken server fails the test rather than hanging it).
-async fn read_until_closed(stream: &mut tokio::net::TcpStream, limit: std::time::Duration) -> Option<String> {
+async fn read_until_closed(
+    stream: &mut (impl tokio::io::AsyncRead + Unpin),
+    limit: std::time::Duration,
+) -> Option<String> {
     use tokio::io::AsyncReadExt;
     let mut got = Vec::new();
     tokio::time::timeout(limit, async {
@@ -2400,6 +2403,24 @@ async fn slow_clients_are_cut_off() {
     let (status, list) = app.admin(Method::GET, "/api/v1/incidents", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(list["items"].as_array().map(Vec::len), Some(0), "nothing half-written: {list}");
+
+    // A body trickled in, each piece in time but the whole far too slow: 408 all the same.
+    let slow = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    let (mut from, mut to) = slow.into_split();
+    let head = b"POST /integrations/grafana HTTP/1.1\r\nHost: muster\r\nContent-Type: application/json\r\n\
+                 Content-Length: 40\r\n\r\n";
+    to.write_all(head).await.expect("write");
+    let trickle = tokio::spawn(async move {
+        for _ in 0..40 {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            if to.write_all(b" ").await.is_err() {
+                break;
+            }
+        }
+    });
+    let said = read_until_closed(&mut from, guard).await.expect("the server gives up on a trickled body");
+    assert!(said.starts_with("HTTP/1.1 408"), "a trickled body is a 408: {said}");
+    trickle.abort();
 
     // A prompt client on the same server is served.
     let mut quick = tokio::net::TcpStream::connect(&addr).await.expect("connect");
