@@ -124,6 +124,8 @@ pub struct AppState {
     pub ui: Arc<ui::Views>,
     /// Requests a minute one API token may make on this node (0: no limit).
     pub token_rate_per_minute: u32,
+    /// Becomes true when the node begins to stop: streams that never end on their own end then.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 /// A built server: its listener is bound, its database migrated.
@@ -135,6 +137,8 @@ pub struct Application {
     database_url: String,
     tls: Option<tls::Tls>,
     client_timeout: std::time::Duration,
+    /// Tells the workers and long-lived responses that the node is stopping.
+    stop: tokio::sync::watch::Sender<bool>,
     /// A token generated at first start, to be shown once.
     pub generated_admin_token: Option<String>,
 }
@@ -176,7 +180,9 @@ impl Application {
             .timeout(std::time::Duration::from_secs(15))
             .build()
             .context("building the HTTP client")?;
+        let (stop, stopping) = tokio::sync::watch::channel(false);
         let state = AppState {
+            stopping,
             clock,
             metrics: Arc::new(metrics::Metrics::new()),
             public_url: config.public_url.clone(),
@@ -213,6 +219,7 @@ impl Application {
             database_url: config.database_url.clone(),
             tls,
             client_timeout: config.client_timeout,
+            stop,
             generated_admin_token,
         })
     }
@@ -224,8 +231,8 @@ impl Application {
     /// Serves (and runs this node's job workers) until `shutdown` completes, then finishes the
     /// requests and jobs in flight and closes the database.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let mut engine_stopped = stopped.clone();
+        let stop = self.stop;
+        let mut engine_stopped = stop.subscribe();
         let workers = tokio::spawn(self.engine.clone().run(Some(self.database_url.clone()), async move {
             let _ = engine_stopped.wait_for(|s| *s).await;
         }));
@@ -238,7 +245,6 @@ impl Application {
         }
         let result = listen::serve(self.listener, self.router, self.tls, self.client_timeout, stopping).await;
         let _ = workers.await;
-        drop(stopped);
         self.store.close().await;
         Ok(result?)
     }

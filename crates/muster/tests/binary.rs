@@ -249,6 +249,48 @@ fn sigterm_stops_the_server_cleanly() {
     assert!(status.success(), "a graceful stop exits 0, got {status:?}");
 }
 
+/// A web UI page left open holds a live stream that never ends on its own; SIGTERM ends it cleanly
+/// (the stream finishes, not cut off) and the server exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_the_live_streams_of_open_pages() {
+    let mut server = serve(&muster_store::testing::sqlite_url(), Some(ADMIN));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(120))
+        .build()
+        .expect("client");
+    let login = http
+        .post(format!("{}/login", server.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={ADMIN}&next=/incidents"))
+        .send()
+        .await
+        .expect("sign in");
+    let cookie = login.headers().get("set-cookie").and_then(|v| v.to_str().ok()).expect("a session cookie");
+    let cookie = cookie.split(';').next().expect("name=value").to_string();
+    let mut live = http
+        .get(format!("{}/ui/events?watch=incidents", server.url))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("the live stream opens");
+    assert_eq!(live.status(), 200);
+    let first = live.chunk().await.expect("a first event").expect("not ended yet");
+    assert!(String::from_utf8_lossy(&first).contains("watching"));
+
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs").success());
+    loop {
+        match live.chunk().await {
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(e) => panic!("the stream was cut off instead of ending: {e}"),
+        }
+    }
+    let status = tokio::task::spawn_blocking(move || server.child.wait().expect("exits")).await.expect("joined");
+    assert!(status.success(), "a graceful stop exits 0, got {status:?}");
+}
+
 #[test]
 fn completions_are_generated() {
     let out = Command::new(env!("CARGO_BIN_EXE_muster")).args(["completions", "bash"]).output().expect("runs");

@@ -1093,7 +1093,11 @@ async fn fingerprint(st: &AppState, watch: &str) -> String {
 /// changes (checked each second; one stream per open page).
 async fn events(State(st): State<AppState>, Signed(_): Signed, Query(q): Query<HashMap<String, String>>) -> Response {
     let watch = q.get("watch").cloned().unwrap_or_else(|| "incidents".into());
-    let stream = async_stream(st, watch);
+    let mut stopping = st.stopping.clone();
+    // The stream ends when the node stops, so a page left open does not hold up the shutdown.
+    let stream = futures_util::StreamExt::take_until(async_stream(st, watch), async move {
+        let _ = stopping.wait_for(|s| *s).await;
+    });
     Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
 }
 
