@@ -746,8 +746,9 @@ impl Engine {
             (Some(i), "slack") => self.store.thread_of(i, &n.target).await?,
             _ => None,
         };
+        // The incident's page in the web UI (a person clicks it; the API would want a token).
         let incident_url = match (&self.config.public_url, &n.incident_id) {
-            (Some(base), Some(i)) => Some(format!("{}/api/v1/incidents/{i}", base.trim_end_matches('/'))),
+            (Some(base), Some(i)) => Some(format!("{}/incidents/{i}", base.trim_end_matches('/'))),
             _ => None,
         };
         let buttons = match &o.approval {

@@ -1025,9 +1025,21 @@ async fn the_reference_scenario_tells_its_slack_channel(backend: Backend) {
     let text = msg["text"].as_str().expect("text");
     assert!(text.contains("VPN connection vpn-0123456789abcdef0 is DOWN") && text.contains("impact 3"), "{text}");
     let blocks = msg["blocks"].to_string();
-    assert!(blocks.contains("http://muster.test/api/v1/incidents/"), "a link to the incident: {blocks}");
-
     let id = incident["id"].as_str().expect("id");
+    // The link is the incident's page for a person, which asks them to sign in first and then shows it.
+    let link = format!("{PUBLIC}/incidents/{id}");
+    assert!(blocks.contains(&link), "a link to the incident's page: {blocks}");
+    let page = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .get(link.replace(PUBLIC, &app.base))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.status(), StatusCode::SEE_OTHER, "a person not signed in is sent to sign in");
+    let to = page.headers()["location"].to_str().expect("location");
+    assert!(to.starts_with("/login?next=") && to.contains(id), "and comes back to the incident: {to}");
     let (_, notes) = app.admin(Method::GET, &format!("/api/v1/notifications?incident={id}"), None).await;
     assert_eq!(notes["items"][0]["status"], "DELIVERED");
     assert_eq!(notes["items"][0]["destination"], "slack");
