@@ -309,11 +309,11 @@ fn router(state: AppState, body_limit: usize, client_timeout: std::time::Duratio
         .route("/integrations/sns", axum::routing::post(api::compat::sns_delivery))
         .route("/integrations/heartbeat", get(api::compat::heartbeat).post(api::compat::heartbeat))
         .route("/v2/enqueue", axum::routing::post(api::compat::pagerduty_enqueue))
-        .route("/v2/change/enqueue", axum::routing::post(api::compat::pagerduty_enqueue))
+        .route("/v2/change/enqueue", axum::routing::post(api::compat::pagerduty_change_enqueue))
         .route("/integrations/twilio/sms", axum::routing::post(api::inbound::twilio_sms))
         .route("/integrations/slack/interactions", axum::routing::post(api::inbound::slack_interaction))
         .route("/ack/{page}", get(api::paging::ack_page_confirm).post(api::paging::ack_page_by_link))
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(serve_metrics))
         .fallback(|| async { ApiError::not_found("route") })
@@ -335,7 +335,17 @@ fn router(state: AppState, body_limit: usize, client_timeout: std::time::Duratio
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
 }
 
-async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+/// The process answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
+    responses((status = 200, body = String, content_type = "text/plain")))]
+pub(crate) async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// The database answers within 2 s.
+#[utoipa::path(get, path = "/readyz", tag = "operations", security(()),
+    responses((status = 200, body = String, content_type = "text/plain"), (status = 503, body = String, content_type = "text/plain")))]
+pub(crate) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     // A probe answers quickly: a database that takes longer than this is not ready.
     let ping = tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping()).await;
     match ping.unwrap_or_else(|_| Err(muster_store::StoreError::Unavailable("no answer within 2 s".into()))) {
@@ -347,6 +357,9 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-async fn serve_metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(()),
+    responses((status = 200, body = String, content_type = "text/plain; version=0.0.4")))]
+pub(crate) async fn serve_metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([("content-type", "text/plain; version=0.0.4; charset=utf-8")], state.metrics.encode())
 }

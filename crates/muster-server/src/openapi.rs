@@ -1,6 +1,9 @@
 //! The OpenAPI document, generated from the handlers' annotations and the types' schemas.
 
-use crate::api::{alarms, analyses, incidents, oncall, paging, plans, rules, runbooks, stacks, tokens, topics};
+use crate::api::{
+    alarms, analyses, compat, inbound, incidents, oncall, paging, plans, rules, runbooks, silences, stacks, tokens,
+    topics,
+};
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -36,6 +39,12 @@ use utoipa::{Modify, OpenApi};
         analyses::create, analyses::list, analyses::show, analyses::update, analyses::export, analyses::add_item,
         analyses::replace_item, analyses::delete_item, analyses::list_items, analyses::list_templates,
         analyses::put_template, analyses::show_template, analyses::reports, crate::audit::list,
+        silences::list_silences, silences::create_silence, silences::show_silence, silences::expire_silence,
+        silences::am_list, silences::am_create, silences::am_show, silences::am_expire,
+        compat::alertmanager_v2, compat::alertmanager_v2_list, compat::alertmanager_webhook, compat::grafana_webhook,
+        compat::generic_webhook, compat::sns_delivery, compat::heartbeat, compat::pagerduty_enqueue,
+        compat::pagerduty_change_enqueue, inbound::twilio_sms, inbound::slack_interaction,
+        paging::ack_page_confirm, paging::ack_page_by_link, crate::healthz, crate::readyz, crate::serve_metrics,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -50,6 +59,13 @@ impl Modify for BearerAuth {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        // What senders carry: an integration's key (also accepted as `?key=` or basic auth).
+        components.add_security_scheme(
+            "integrationKey",
+            SecurityScheme::Http(
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("an integration key")).build(),
+            ),
         );
     }
 }
@@ -74,5 +90,54 @@ fn open_objects(v: &mut serde_json::Value) {
         }
         serde_json::Value::Array(items) => items.iter_mut().for_each(open_objects),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each `.route("PATH", get(..).post(..))` in a router's source: the path and its methods.
+    fn routes_in(source: &str, prefix: &str) -> Vec<(String, Vec<&'static str>)> {
+        let mut out = Vec::new();
+        for (i, _) in source.match_indices(".route(") {
+            let rest = &source[i + ".route(".len()..];
+            let Some(path) = rest.trim_start().strip_prefix('"').and_then(|r| r.split('"').next()) else { continue };
+            let end = [".route(", ".fallback(", ".layer(", ".merge(", ".nest(", ".with_state("]
+                .iter()
+                .filter_map(|m| rest.find(m))
+                .min()
+                .unwrap_or(rest.len());
+            let methods = ["get", "post", "put", "patch", "delete"]
+                .into_iter()
+                .filter(|m| {
+                    rest[..end].match_indices(&format!("{m}(")).any(|(j, _)| {
+                        j == 0 || !rest.as_bytes()[j - 1].is_ascii_alphanumeric() && rest.as_bytes()[j - 1] != b'_'
+                    })
+                })
+                .collect();
+            out.push((format!("{prefix}{path}"), methods));
+        }
+        out
+    }
+
+    /// Every route the API serves, to people or to senders, is in the document with each of its
+    /// methods (the web UI's pages are not API).
+    #[test]
+    fn every_api_route_is_documented() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).expect("serializes");
+        let mut routes = routes_in(include_str!("api/mod.rs"), "/api/v1");
+        routes.extend(routes_in(include_str!("lib.rs"), "").into_iter().filter(|(p, _)| p != "/api/openapi.json"));
+        assert!(routes.len() > 80, "the routers were read: {}", routes.len());
+        let mut missing = Vec::new();
+        for (path, methods) in &routes {
+            assert!(!methods.is_empty(), "no method read for {path}");
+            for m in methods {
+                if !doc["paths"][path][m].is_object() {
+                    missing.push(format!("{} {path}", m.to_uppercase()));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "routes missing from the OpenAPI document: {missing:#?}");
     }
 }

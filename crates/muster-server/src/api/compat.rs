@@ -6,11 +6,13 @@
 //! Integration keys authenticate them, as each tool can send one: in the body (PagerDuty's
 //! `routing_key`), as a bearer token, as the password of basic auth, or as `?key=`.
 
+use super::Params;
 use crate::AppState;
+use crate::error::ErrorBody;
 use crate::error::{ApiError, ApiResult};
 use crate::json::Raw;
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -18,12 +20,22 @@ use muster_core::Invalid;
 use muster_core::alert::{Alert, AlertAction, alertmanager, generic, grafana, pagerduty, sns};
 use muster_core::integration::{INBOUND_ALERT, Integration, IntegrationType};
 use muster_store::NewInbound;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams)]
 pub struct KeyParam {
+    /// The integration key, for senders that cannot set an Authorization header (it may also
+    /// come as a bearer token, or as basic auth's user or password).
     key: Option<String>,
+}
+
+/// What an integration answers for the alerts it took: each was committed before this answer.
+#[derive(Serialize, ToSchema)]
+pub struct Accepted {
+    accepted: usize,
+    ids: Vec<String>,
 }
 
 /// The key a request carries, from wherever its tool puts it.
@@ -98,7 +110,7 @@ async fn record(s: &AppState, i: &Integration, alerts: &[Alert], kind: &'static 
 }
 
 fn accepted(ids: Vec<String>) -> Response {
-    (StatusCode::ACCEPTED, Json(json!({"accepted": ids.len(), "ids": ids}))).into_response()
+    (StatusCode::ACCEPTED, Json(Accepted { accepted: ids.len(), ids })).into_response()
 }
 
 async fn take(s: &AppState, i: &Integration, alerts: Vec<Alert>) -> ApiResult<Response> {
@@ -108,9 +120,13 @@ async fn take(s: &AppState, i: &Integration, alerts: Vec<Alert>) -> ApiResult<Re
 }
 
 /// `POST /api/v2/alerts`: Prometheus (or amtool) posting to its Alertmanager.
+#[utoipa::path(post, path = "/api/v2/alerts", tag = "senders", params(KeyParam), security(("integrationKey" = [])),
+    request_body(content = Vec<Value>, description = "Alertmanager's postableAlerts"),
+    responses((status = 200, description = "Recorded"), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn alertmanager_v2(
     State(s): State<AppState>,
-    Query(q): Query<KeyParam>,
+    Params(q): Params<KeyParam>,
     headers: HeaderMap,
     Raw(body): Raw,
 ) -> ApiResult<Response> {
@@ -125,9 +141,12 @@ pub async fn alertmanager_v2(
 /// `GET /api/v2/alerts`: the integration's current alerts as Alertmanager's `gettableAlerts`
 /// (what `amtool alert query` shows): the latest of each alert still firing, `active` while its
 /// incident is open, `suppressed` (with the silence) when a silence caught it.
+#[utoipa::path(get, path = "/api/v2/alerts", tag = "senders", params(KeyParam), security(("integrationKey" = [])),
+    responses((status = 200, body = Vec<Value>, description = "Alertmanager's gettableAlerts"),
+        (status = 401, body = ErrorBody)))]
 pub async fn alertmanager_v2_list(
     State(s): State<AppState>,
-    Query(q): Query<KeyParam>,
+    Params(q): Params<KeyParam>,
     headers: HeaderMap,
 ) -> ApiResult<Json<Vec<Value>>> {
     let i = integration(&s, key_of(&headers, &q).as_deref(), &[IntegrationType::Alertmanager]).await?;
@@ -175,9 +194,12 @@ pub async fn alertmanager_v2_list(
 }
 
 /// `POST /integrations/alertmanager`: Alertmanager's webhook_config payload (version 4).
+#[utoipa::path(post, path = "/integrations/alertmanager", tag = "senders", params(KeyParam), security(("integrationKey" = [])),
+    request_body = Value, responses((status = 202, body = Accepted), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn alertmanager_webhook(
     State(s): State<AppState>,
-    Query(q): Query<KeyParam>,
+    Params(q): Params<KeyParam>,
     headers: HeaderMap,
     Raw(body): Raw,
 ) -> ApiResult<Response> {
@@ -187,9 +209,12 @@ pub async fn alertmanager_webhook(
 }
 
 /// `POST /integrations/grafana`: Grafana alerting's webhook contact point.
+#[utoipa::path(post, path = "/integrations/grafana", tag = "senders", params(KeyParam), security(("integrationKey" = [])),
+    request_body = Value, responses((status = 202, body = Accepted), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn grafana_webhook(
     State(s): State<AppState>,
-    Query(q): Query<KeyParam>,
+    Params(q): Params<KeyParam>,
     headers: HeaderMap,
     Raw(body): Raw,
 ) -> ApiResult<Response> {
@@ -199,9 +224,12 @@ pub async fn grafana_webhook(
 }
 
 /// `POST /integrations/generic`: any JSON, read through the integration's mapping.
+#[utoipa::path(post, path = "/integrations/generic", tag = "senders", params(KeyParam), security(("integrationKey" = [])),
+    request_body = Value, responses((status = 202, body = Accepted), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn generic_webhook(
     State(s): State<AppState>,
-    Query(q): Query<KeyParam>,
+    Params(q): Params<KeyParam>,
     headers: HeaderMap,
     Raw(body): Raw,
 ) -> ApiResult<Response> {
@@ -213,9 +241,13 @@ pub async fn generic_webhook(
 
 /// `POST|GET /integrations/heartbeat`: a ping; a missed one opens an incident, the next ping
 /// resolves it.
+#[utoipa::path(method(get, post), path = "/integrations/heartbeat", tag = "senders", params(KeyParam),
+    security(("integrationKey" = [])),
+    responses((status = 200, body = Value, description = "`ok` and `nextBefore`, when the next ping is due"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn heartbeat(
     State(s): State<AppState>,
-    Query(q): Query<KeyParam>,
+    Params(q): Params<KeyParam>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let i = integration(&s, key_of(&headers, &q).as_deref(), &[IntegrationType::Heartbeat]).await?;
@@ -242,7 +274,22 @@ fn pd_invalid(errors: Vec<String>) -> Response {
 
 /// `POST /v2/enqueue` and `/v2/change/enqueue`: PagerDuty Events API v2, answered as PagerDuty does
 /// (202 with the dedup key; 400 `invalid event` with the reasons; 429 past the rate).
+#[utoipa::path(post, path = "/v2/enqueue", tag = "senders", security(()),
+    request_body(content = Value, description = "A PagerDuty Events API v2 event; its routing_key is the integration key"),
+    responses((status = 202, body = Value), (status = 400, body = Value), (status = 429, body = Value)))]
 pub async fn pagerduty_enqueue(State(s): State<AppState>, Raw(body): Raw) -> Response {
+    enqueue(s, body).await
+}
+
+/// `POST /v2/change/enqueue`: PagerDuty change events (recorded, no incident).
+#[utoipa::path(post, path = "/v2/change/enqueue", tag = "senders", security(()),
+    request_body(content = Value, description = "A PagerDuty change event; its routing_key is the integration key"),
+    responses((status = 202, body = Value), (status = 400, body = Value), (status = 429, body = Value)))]
+pub async fn pagerduty_change_enqueue(State(s): State<AppState>, Raw(body): Raw) -> Response {
+    enqueue(s, body).await
+}
+
+async fn enqueue(s: AppState, body: axum::body::Bytes) -> Response {
     let value = match serde_json::from_slice::<Value>(&body) {
         Ok(v) => v,
         Err(e) => return pd_invalid(vec![format!("Event object is not valid JSON: {e}")]),
@@ -304,9 +351,13 @@ pub async fn pagerduty_enqueue(State(s): State<AppState>, Raw(body): Raw) -> Res
 /// `POST /integrations/sns?key=KEY`: Amazon SNS HTTP delivery. A subscription confirmation is
 /// recorded and shown (its SubscribeURL is for a person to visit: Muster fetches no URL a sender
 /// names); notifications carrying CloudWatch alarms trigger (ALARM) or resolve (OK).
+#[utoipa::path(post, path = "/integrations/sns", tag = "senders", params(KeyParam), security(("integrationKey" = [])),
+    request_body(content = Value, description = "An SNS HTTP(S) message: Notification, SubscriptionConfirmation or UnsubscribeConfirmation"),
+    responses((status = 200, description = "Recorded (a confirmation, or a notice)"), (status = 202, body = Accepted),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn sns_delivery(
     State(s): State<AppState>,
-    Query(q): Query<KeyParam>,
+    Params(q): Params<KeyParam>,
     headers: HeaderMap,
     Raw(body): Raw,
 ) -> ApiResult<Response> {

@@ -52,6 +52,12 @@ fn twiml(message: &str) -> Response {
 }
 
 /// An SMS reply: the code from a page acknowledges it.
+#[utoipa::path(post, path = "/integrations/twilio/sms", tag = "senders", security(()),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "Twilio's incoming-message webhook, signed with X-Twilio-Signature"),
+    responses((status = 200, body = String, content_type = "text/xml", description = "TwiML: the reply to send"),
+        (status = 403, body = String, content_type = "text/plain"),
+        (status = 404, body = String, content_type = "text/plain", description = "SMS replies are not configured")))]
 pub async fn twilio_sms(State(s): State<AppState>, uri: Uri, headers: HeaderMap, Raw(body): Raw) -> Response {
     let Some(token) = s.providers.twilio_auth_token.as_deref() else {
         return (StatusCode::NOT_FOUND, "SMS replies are not configured").into_response();
@@ -89,6 +95,12 @@ pub async fn twilio_sms(State(s): State<AppState>, uri: Uri, headers: HeaderMap,
 /// A Slack button press: `muster_ack` acknowledges the page named by the button's value;
 /// `muster_approve` and `muster_reject` answer a runbook's approval, as the contact whose CHAT
 /// channel is the Slack user who pressed.
+#[utoipa::path(post, path = "/integrations/slack/interactions", tag = "senders", security(()),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "Slack's interactivity payload, signed with X-Slack-Signature"),
+    responses((status = 200, body = Value, description = "The message shown to the person who pressed"),
+        (status = 400, body = String, content_type = "text/plain"), (status = 401, body = String, content_type = "text/plain"),
+        (status = 404, body = String, content_type = "text/plain", description = "Slack interactivity is not configured")))]
 pub async fn slack_interaction(State(s): State<AppState>, headers: HeaderMap, Raw(body): Raw) -> Response {
     let Some(secret) = s.providers.slack_signing_secret.as_deref() else {
         return (StatusCode::NOT_FOUND, "Slack interactivity is not configured").into_response();

@@ -72,7 +72,9 @@ pub async fn ack_page(State(s): State<AppState>, caller: Caller, Path(id): Path<
 
 #[derive(Deserialize, IntoParams)]
 pub struct LinkParams {
+    /// When the link stops working (Unix seconds).
     exp: Option<i64>,
+    /// The link's signature.
     sig: Option<String>,
 }
 
@@ -109,6 +111,8 @@ async fn linked_page(s: &AppState, id: &str, p: &LinkParams) -> Result<Page, Res
 
 /// GET shows what would be acknowledged, with a button: link scanners in mail systems follow
 /// links, and must not acknowledge anything by doing so.
+#[utoipa::path(get, path = "/ack/{page}", tag = "paging", security(()), params(("page" = String, Path), LinkParams),
+    responses((status = 200, body = String, content_type = "text/html"), (status = 404, body = String, content_type = "text/html")))]
 pub async fn ack_page_confirm(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -139,6 +143,10 @@ pub async fn ack_page_confirm(
     )
 }
 
+/// The button on that page: acknowledges the page the signed link names.
+#[utoipa::path(post, path = "/ack/{page}", tag = "paging", security(()), params(("page" = String, Path), LinkParams),
+    responses((status = 200, body = String, content_type = "text/html"), (status = 404, body = String, content_type = "text/html"),
+        (status = 503, body = String, content_type = "text/html")))]
 pub async fn ack_page_by_link(
     State(s): State<AppState>,
     Path(id): Path<String>,

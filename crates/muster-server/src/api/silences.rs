@@ -3,12 +3,14 @@
 //! Muster, and the same under `/api/v1/silences`. An alert a silence catches is recorded as
 //! suppressed, with the silence's id, never dropped.
 
+use super::Params;
 use crate::AppState;
 use crate::auth::Caller;
+use crate::error::ErrorBody;
 use crate::error::{ApiError, ApiResult};
 use crate::json::Body;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use muster_core::auth::Role;
 use muster_core::integration::IntegrationType;
@@ -77,16 +79,30 @@ async fn expire(s: &AppState, id: &str) -> ApiResult<()> {
     Ok(())
 }
 
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, Default, utoipa::IntoParams)]
 pub struct KeyOnly {
+    /// An Alertmanager integration key, for tools that cannot set an Authorization header.
+    key: Option<String>,
+}
+
+/// The `filter` and `key` query parameters of the silence lists.
+#[derive(utoipa::IntoParams)]
+#[allow(dead_code)] // reason: describes the query for the API document; the handlers read it as pairs
+struct ListQuery {
+    /// A label matcher such as `alertname="TunnelDown"` (`=`, `!=`, `=~`, `!~`); may repeat.
+    filter: Option<Vec<String>>,
+    /// An Alertmanager integration key (the `/api/v2` path only).
     key: Option<String>,
 }
 
 /// `GET /api/v2/silences`
+#[utoipa::path(get, path = "/api/v2/silences", tag = "silences", params(ListQuery),
+    responses((status = 200, body = Vec<Value>, description = "Alertmanager's gettableSilences"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn am_list(
     State(s): State<AppState>,
     headers: HeaderMap,
-    Query(query): Query<Vec<(String, String)>>,
+    Params(query): Params<Vec<(String, String)>>,
 ) -> ApiResult<Json<Vec<Value>>> {
     let key = query.iter().find(|(k, _)| k == "key").map(|(_, v)| v.as_str());
     silencer(&s, &headers, key).await?;
@@ -94,10 +110,13 @@ pub async fn am_list(
 }
 
 /// `POST /api/v2/silences`: answers `{"silenceID": ...}` as Alertmanager does.
+#[utoipa::path(post, path = "/api/v2/silences", tag = "silences", params(KeyOnly), request_body = SilenceSpec,
+    responses((status = 200, body = Value, description = "`silenceID`"), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn am_create(
     State(s): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<KeyOnly>,
+    Params(q): Params<KeyOnly>,
     Body(spec): Body<SilenceSpec>,
 ) -> ApiResult<Json<Value>> {
     let actor = silencer(&s, &headers, q.key.as_deref()).await?;
@@ -106,10 +125,13 @@ pub async fn am_create(
 }
 
 /// `GET /api/v2/silence/{id}`
+#[utoipa::path(get, path = "/api/v2/silence/{id}", tag = "silences", params(("id" = String, Path), KeyOnly),
+    responses((status = 200, body = Value, description = "Alertmanager's gettableSilence"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn am_show(
     State(s): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<KeyOnly>,
+    Params(q): Params<KeyOnly>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     silencer(&s, &headers, q.key.as_deref()).await?;
@@ -118,10 +140,13 @@ pub async fn am_show(
 }
 
 /// `DELETE /api/v2/silence/{id}`: expires it.
+#[utoipa::path(delete, path = "/api/v2/silence/{id}", tag = "silences", params(("id" = String, Path), KeyOnly),
+    responses((status = 200, description = "Expired"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
 pub async fn am_expire(
     State(s): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<KeyOnly>,
+    Params(q): Params<KeyOnly>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     silencer(&s, &headers, q.key.as_deref()).await?;
@@ -130,16 +155,20 @@ pub async fn am_expire(
 }
 
 /// `GET /api/v1/silences`
+#[utoipa::path(get, path = "/api/v1/silences", tag = "silences", params(ListQuery),
+    responses((status = 200, body = Value, description = "`items`: the silences, expired ones too"), (status = 400, body = ErrorBody)))]
 pub async fn list_silences(
     State(s): State<AppState>,
     caller: Caller,
-    Query(query): Query<Vec<(String, String)>>,
+    Params(query): Params<Vec<(String, String)>>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Role::Viewer)?;
     Ok(Json(json!({"items": list(&s, &filters(&query)?).await?})))
 }
 
 /// `POST /api/v1/silences`
+#[utoipa::path(post, path = "/api/v1/silences", tag = "silences", request_body = SilenceSpec,
+    responses((status = 201, body = Value), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn create_silence(
     State(s): State<AppState>,
     caller: Caller,
@@ -151,6 +180,8 @@ pub async fn create_silence(
 }
 
 /// `GET /api/v1/silences/{id}`
+#[utoipa::path(get, path = "/api/v1/silences/{id}", tag = "silences", params(("id" = String, Path)),
+    responses((status = 200, body = Value), (status = 404, body = ErrorBody)))]
 pub async fn show_silence(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     caller.require(Role::Viewer)?;
     let silence = s.store.get_silence(&id).await?.ok_or_else(|| ApiError::not_found(format!("silence {id}")))?;
@@ -158,6 +189,8 @@ pub async fn show_silence(State(s): State<AppState>, caller: Caller, Path(id): P
 }
 
 /// `DELETE /api/v1/silences/{id}`: expires it (it stays listed, as expired).
+#[utoipa::path(delete, path = "/api/v1/silences/{id}", tag = "silences", params(("id" = String, Path)),
+    responses((status = 204, description = "Expired"), (status = 404, body = ErrorBody)))]
 pub async fn expire_silence(
     State(s): State<AppState>,
     caller: Caller,
