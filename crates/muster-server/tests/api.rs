@@ -116,6 +116,7 @@ both_backends!(
     alertmanager_alerts_and_silences,
     pagerduty_events_v2,
     sns_grafana_and_generic,
+    heartbeats_over_http,
 );
 
 async fn health_ready_metrics_and_openapi(app: TestApp) {
@@ -1975,9 +1976,17 @@ async fn sns_grafana_and_generic(app: TestApp) {
             .expect("dedupe")
             .contains("arn:aws:cloudwatch:REGION:ACCOUNT_NUMBER:alarm:EXAMPLE")
     );
-    let ok = alarm.replace(r#"\"NewStateValue\": \"ALARM\""#, r#"\"NewStateValue\": \"OK\""#);
-    assert_ne!(ok, alarm);
-    post_raw(&app, &format!("/integrations/sns?key={key}"), None, &ok).await;
+    // The OK arrives as SNS really posts to an HTTP endpoint: the message itself, not a Lambda record.
+    let record: Value = serde_json::from_str(alarm).expect("fixture");
+    let sns = &record["Records"][0]["Sns"];
+    let message = sns["Message"].as_str().expect("message");
+    let ok_message = message.replace(r#""NewStateValue": "ALARM""#, r#""NewStateValue": "OK""#);
+    assert_ne!(ok_message, message);
+    let ok = json!({"Type": "Notification", "MessageId": "m-2", "TopicArn": sns["TopicArn"], "Subject": sns["Subject"],
+        "Message": ok_message, "Timestamp": sns["Timestamp"], "SignatureVersion": "1", "Signature": sns["Signature"],
+        "SigningCertURL": sns["SigningCertUrl"], "UnsubscribeURL": sns["UnsubscribeUrl"]});
+    let (status, _, answer) = post_raw(&app, &format!("/integrations/sns?key={key}"), None, &ok.to_string()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
     until(&app, &format!("/api/v1/incidents/{id}"), |v| v["status"] == "RESOLVED").await;
 
     let gkey = integration(&app, json!({"name": "grafana", "type": "grafana"})).await;
@@ -2014,6 +2023,30 @@ async fn sns_grafana_and_generic(app: TestApp) {
     }
     let list = until(&app, "/api/v1/incidents?status=OPEN", |v| count(v) == 4).await;
     assert!(list.to_string().contains("db-1") && list.to_string().contains("db-2"), "{list}");
+}
+
+async fn heartbeats_over_http(app: TestApp) {
+    let key = integration(&app, json!({"name": "nightly-backup", "type": "heartbeat", "intervalSeconds": 600})).await;
+    // A cron job's `curl URL?key=...`: a GET with the key in the query.
+    let before = jiff::Timestamp::now();
+    let res = app.http.get(format!("{}/integrations/heartbeat?key={key}", app.base)).send().await.expect("ping");
+    assert_eq!(res.status(), StatusCode::OK);
+    let v: Value = res.json().await.expect("json");
+    assert_eq!(v["ok"], true);
+    let next: jiff::Timestamp = v["nextBefore"].as_str().expect("nextBefore").parse().expect("a time");
+    let due = next.duration_since(before).as_secs();
+    assert!((599..=610).contains(&due), "the next ping is due in the interval: {due} s");
+    // A POST with the key as a bearer token works the same; the ping is on record.
+    assert_eq!(post_raw(&app, "/integrations/heartbeat", Some(&key), "").await.0, StatusCode::OK);
+    let (_, shown) = app.admin(Method::GET, "/api/v1/integrations/nightly-backup", None).await;
+    assert!(shown["lastReceivedAt"].is_string(), "{shown}");
+    // No key, another kind's key: refused, and said why.
+    let (status, _, err) = post_raw(&app, "/integrations/heartbeat", None, "").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{err}");
+    let other = integration(&app, json!({"name": "graf", "type": "grafana"})).await;
+    let (status, _, err) = post_raw(&app, "/integrations/heartbeat", Some(&other), "").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(err["error"]["field"], "key");
 }
 
 async fn the_built_in_runbooks_do_real_work(app: TestApp) {

@@ -180,6 +180,24 @@ async fn email_first_then_sms_and_the_link_stops_it_across_kill_9() {
         .map(|p| (p["contact"].as_str().unwrap_or("").to_string(), p["status"].as_str().unwrap_or("").to_string()))
         .collect();
     assert!(receipts.contains(&("bob".into(), "SENT".into())), "{receipts:?}");
+
+    // Incidents 3 and 4, acknowledged from the CLI: one page by its id, the other by the incident.
+    muster(port, &["incident", "start", "--plan", "db-down", "--dedupe", "three"]);
+    muster(port, &["incident", "start", "--plan", "db-down", "--dedupe", "four"]);
+    until(async || smtp.mails.lock().await.len() >= 4).await;
+    let page = muster(port, &["page", "list", "--incident", "3"])["items"][0]["id"].as_str().expect("id").to_string();
+    let acked = muster(port, &["page", "ack", &page]);
+    assert_eq!(acked["stopped"], true, "{acked}");
+    let acked = muster(port, &["incident", "ack", "4"]);
+    assert_eq!(acked["pagesAcknowledged"], 1, "{acked}");
+    assert_eq!(acked["engagementsStopped"], 1, "{acked}");
+    for incident in ["3", "4"] {
+        let pages = muster(port, &["page", "list", "--incident", incident]);
+        assert_eq!(pages["items"][0]["status"], "READ", "incident {incident}: {pages}");
+    }
+    // Past stage 1's three seconds: bob is texted about neither.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(sms.count().await, 1, "{:?}", sms.requests.lock().await);
     drop(server);
     let _ = std::fs::remove_dir_all(dir);
 }
