@@ -1,7 +1,8 @@
 //! The notifiers this server has, from its provider settings.
 
 use muster_core::contact::ChannelType;
-use muster_core::topic::ChatKind;
+use muster_core::stack::{ResourceSpec, StackPlan};
+use muster_core::topic::{ChatKind, Protocol};
 use muster_notify::chat::{self, ChatWebhook};
 use muster_notify::{ConfigError, Notifier, SendError, email, http_client, slack, twilio, webhook};
 
@@ -143,6 +144,44 @@ impl Notifiers {
             "mattermost" => Ok(&self.mattermost),
             other => Err(SendError::Permanent(format!("unknown destination {other}"))),
         }
+    }
+}
+
+impl Notifiers {
+    /// What a stack's resources need from this server that it lacks, one warning per resource:
+    /// pages and messages through them would fail. Nothing is built or sent to find out.
+    pub fn missing_providers(&self, plan: &StackPlan, config: &ProviderConfig) -> Vec<String> {
+        let mut out = Vec::new();
+        for r in &plan.resources {
+            let missing = match &r.spec {
+                ResourceSpec::Channel { spec, .. } => self.for_channel(spec.kind).err(),
+                ResourceSpec::Subscription { subscription, .. } => match subscription.protocol {
+                    Protocol::Email => self.for_channel(ChannelType::Email).err(),
+                    Protocol::Sms => self.for_channel(ChannelType::Sms).err(),
+                    Protocol::Webhook | Protocol::Chat => None,
+                },
+                ResourceSpec::ChatChannel(c) => match c.kind {
+                    ChatKind::TeamsChannel if !config.teams_webhooks.contains_key(&c.target) => {
+                        Some(SendError::Permanent(format!(
+                            "no Teams incoming webhook is configured for channel {} (teamsWebhooks)",
+                            c.target
+                        )))
+                    }
+                    kind => self.for_destination(chat_destination(kind)).err(),
+                },
+                _ => None,
+            };
+            if let Some(e) = missing {
+                // Named as the template's other warnings name places: `Resources.X` in CloudFormation.
+                let place = if plan.format == "cloudformation" {
+                    format!("Resources.{}", r.logical_id)
+                } else {
+                    r.logical_id.clone()
+                };
+                out.push(format!("{place} ({}): {e}; what goes through it fails until one is", r.resource_type));
+            }
+        }
+        out
     }
 }
 

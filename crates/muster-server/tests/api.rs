@@ -991,6 +991,8 @@ async fn the_reference_scenario_tells_its_slack_channel(backend: Backend) {
     let body = json!({"template": template, "parameters": {"VpnConnectionId": "vpn-0123456789abcdef0"}});
     let (status, report) = app.admin(Method::PUT, "/api/v1/stacks/vpn", Some(body)).await;
     assert_eq!(status, StatusCode::OK, "{report}");
+    let warnings = report["warnings"].to_string();
+    assert!(warnings.contains("SlackWorkspace") && !warnings.contains("provider"), "Slack is configured: {warnings}");
     let (_, topics) = app.admin(Method::GET, "/api/v1/topics", None).await;
     assert_eq!(topics["items"][0]["name"], "vpn-connection-status-notification");
     let (_, chats) = app.admin(Method::GET, "/api/v1/chat-channels", None).await;

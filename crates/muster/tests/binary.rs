@@ -182,6 +182,13 @@ fn apply_the_reference_template_from_the_cli() {
     let (ok, out, err) = server.muster(&["apply", "-f", template, "--stack", "vpn", "--param", param, "--dry-run"]);
     assert!(ok, "{err}");
     assert!(out.contains("would create") && out.contains("dry run") && out.contains("VpnAlarm"), "{out}");
+    // This server has no Slack token: the dry run says so about the template's Slack channel.
+    assert!(
+        out.contains(
+            "Resources.SlackChannelConfiguration (AWS::Chatbot::SlackChannelConfiguration): no Slack provider"
+        ),
+        "{out}"
+    );
     assert_eq!(server.json(&["plan", "list"])["items"], serde_json::json!([]), "a dry run writes nothing");
     // The template exactly as given.
     let (ok, out, err) = server.muster(&["apply", "-f", template, "--stack", "vpn", "--param", param]);

@@ -63,7 +63,8 @@ pub async fn apply(
     }
     let options = Options { parameters: body.parameters, skip_unsupported: body.skip_unsupported };
     let plan = plan_stack(&name, &sources, &options)?;
-    let report = s.store.apply_stack(&plan, body.dry_run, s.clock.now()).await?;
+    let mut report = s.store.apply_stack(&plan, body.dry_run, s.clock.now()).await?;
+    report.warnings.extend(s.engine.notifiers().missing_providers(&plan, &s.providers));
     tracing::info!(stack = %name, dry_run = body.dry_run, changed = report.changed, "stack applied");
     Ok(Json(report))
 }
