@@ -60,8 +60,10 @@ test("work an incident from the browser", async ({ page }) => {
   await expect(page.locator("section[aria-labelledby=runbooks-h]")).not.toContainText("Waiting", { timeout: 15_000 });
   await shot(page, "incident-room");
 
+  await page.getByLabel("What resolved it?").fill("Rolled back and drained the queue");
   await page.getByRole("button", { name: "Resolve" }).click();
   await expect(page.locator("h1")).toContainText("RESOLVED");
+  await expect(page.locator("#timeline")).toContainText("Rolled back and drained the queue");
 
   await page.getByRole("button", { name: "Start an analysis" }).click();
   await expect(page).toHaveURL(/\/analyses\//);

@@ -304,6 +304,8 @@ pub struct IncidentPatch {
     pub status: Option<IncidentStatus>,
     pub roles: Option<Roles>,
     pub tags: Option<Tags>,
+    /// A note written to the timeline with the change, in the same transaction (why it was resolved).
+    pub note: Option<String>,
 }
 
 impl IncidentPatch {
@@ -318,6 +320,7 @@ impl IncidentPatch {
             status: self.status,
             roles: self.roles.map(Roles::validate).transpose()?,
             tags: self.tags.map(validate_tags).transpose()?,
+            note: self.note.map(|n| text("note", &n, 10_000)).transpose()?,
         })
     }
 }
@@ -332,6 +335,9 @@ pub fn apply_patch(
 ) -> (Incident, Vec<NewEvent>) {
     let mut next = current.clone();
     let mut events = Vec::new();
+    if let Some(note) = &patch.note {
+        events.push(NewEvent::new("note", actor, note.clone(), Value::Null, now));
+    }
     let mut changed = serde_json::Map::new();
     if let Some(t) = &patch.title
         && *t != current.title

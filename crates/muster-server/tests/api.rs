@@ -216,8 +216,19 @@ async fn incident_lifecycle_over_http(app: TestApp) {
         .await;
     assert_eq!(status, StatusCode::CREATED);
 
-    let (status, resolved) =
-        app.admin(Method::PATCH, "/api/v1/incidents/1", Some(json!({"status": "RESOLVED", "impact": 3}))).await;
+    // A resolution whose note is refused resolves nothing.
+    let (status, err) =
+        app.admin(Method::PATCH, "/api/v1/incidents/1", Some(json!({"status": "RESOLVED", "note": "  "}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(err["error"]["field"], "note");
+    assert_eq!(app.admin(Method::GET, "/api/v1/incidents/1", None).await.1["status"], "OPEN");
+    let (status, resolved) = app
+        .admin(
+            Method::PATCH,
+            "/api/v1/incidents/1",
+            Some(json!({"status": "RESOLVED", "impact": 3, "note": "rolled back deploy 4812"})),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(resolved["status"], "RESOLVED");
     assert!(resolved["resolvedAt"].is_string());
@@ -231,10 +242,12 @@ async fn incident_lifecycle_over_http(app: TestApp) {
             "incident.triggered",
             "note",
             "related-item.added",
+            "note",
             "incident.impact-changed",
             "incident.resolved"
         ]
     );
+    assert!(timeline.to_string().contains("rolled back deploy 4812"));
 
     let (status, third) = app.admin(Method::POST, "/api/v1/incidents", Some(start)).await;
     assert_eq!(status, StatusCode::CREATED, "a resolved incident is not reopened by dedupe");

@@ -235,11 +235,9 @@ pub async fn incident(args: &ClientArgs, cmd: IncidentCommand) -> anyhow::Result
             c.print(&v, incident_summary);
         }
         IncidentCommand::Resolve { incident, message } => {
-            if let Some(m) = message {
-                c.call(Method::POST, &format!("/incidents/{incident}/timeline"), Some(json!({"message": m}))).await?;
-            }
-            let v =
-                c.call(Method::PATCH, &format!("/incidents/{incident}"), Some(json!({"status": "RESOLVED"}))).await?;
+            // The note and the resolution are one change: both are written, or neither.
+            let body = strip_nulls(json!({"status": "RESOLVED", "note": message}));
+            let v = c.call(Method::PATCH, &format!("/incidents/{incident}"), Some(body)).await?;
             c.print(&v, |v| println!("resolved incident #{}: {}", s(&v["number"]), s(&v["title"])));
         }
         IncidentCommand::Reopen { incident } => {

@@ -624,7 +624,9 @@ fn closure_from_the_cli() {
     server.json(&["incident", "start", "--title", "Checkout failing", "--impact", "2"]);
     let (ok, _, err) = server.muster(&["incident", "note", "1", "rolled back", "--type", "mitigated"]);
     assert!(ok, "{err}");
-    server.json(&["incident", "resolve", "1"]);
+    server.json(&["incident", "resolve", "1", "-m", "error rate back to normal"]);
+    let timeline = server.json(&["incident", "show", "1"]).to_string();
+    assert!(timeline.contains("error rate back to normal"), "the resolve note is on the timeline: {timeline}");
     let created = server.json(&["analysis", "create", "1"]);
     let id = created["id"].as_str().expect("id").to_string();
     assert!(created["metrics"]["timeToMitigate"].is_number(), "{created}");

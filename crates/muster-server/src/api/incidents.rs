@@ -154,6 +154,8 @@ pub struct PatchBody {
     status: Option<IncidentStatus>,
     roles: Option<Roles>,
     tags: Option<Tags>,
+    /// A note for the timeline, written with the change (why it was resolved, say).
+    note: Option<String>,
 }
 
 #[utoipa::path(patch, path = "/api/v1/incidents/{id}", tag = "incidents", request_body = PatchBody,
@@ -174,6 +176,7 @@ pub async fn update(
         status: body.status,
         roles: body.roles,
         tags: body.tags,
+        note: body.note,
     }
     .validate()?;
     let (incident, _) = s

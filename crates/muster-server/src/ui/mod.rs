@@ -390,7 +390,9 @@ async fn resolve(
     if let Some(r) = refused(&s, &form) {
         return r;
     }
-    patch_incident(&st, &s, &key, json!({"status": "RESOLVED"}), "Resolved.").await
+    // The note and the resolution are one change.
+    let note = form.get("note").map(|n| n.trim()).filter(|n| !n.is_empty());
+    patch_incident(&st, &s, &key, strip_nulls(json!({"status": "RESOLVED", "note": note})), "Resolved.").await
 }
 
 async fn reopen(
