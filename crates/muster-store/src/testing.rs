@@ -69,9 +69,10 @@ fn run_pg(tool: &PathBuf, args: &[&str]) -> bool {
 }
 
 /// A PostgreSQL cluster of a test's own, which the test may stop and start (fault injection);
-/// stopped when dropped.
+/// stopped and removed when dropped.
 pub struct PrivateCluster {
     pub url: String,
+    dir: PathBuf,
     pg_ctl: PathBuf,
     data: String,
     opts: String,
@@ -89,10 +90,12 @@ impl PrivateCluster {
         }
         let data = dir.join("data").to_string_lossy().to_string();
         if !run_pg(&initdb, &["-D", &data, "-U", "postgres", "-A", "trust", "--no-sync"]) {
+            let _ = std::fs::remove_dir_all(&dir);
             return None;
         }
         let cluster = Self {
             url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+            dir: dir.clone(),
             pg_ctl,
             opts: format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", dir.display()),
             log: dir.join("log").to_string_lossy().to_string(),
@@ -116,6 +119,7 @@ impl PrivateCluster {
 impl Drop for PrivateCluster {
     fn drop(&mut self) {
         self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

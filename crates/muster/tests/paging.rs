@@ -267,9 +267,17 @@ async fn two_nodes_on_postgres_one_killed_mid_escalation() {
 /// 2xx; once it is back the node reconnects; every alert answered 2xx is there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_restarted_under_load() {
-    let port = 54000 + (std::process::id() % 900) as u16;
-    let Some(cluster) = muster_store::testing::PrivateCluster::start_new("restart", port).await else {
-        assert!(std::env::var("CI").is_err(), "CI has initdb and pg_ctl");
+    // A port free right now; another try on another one if something takes it before the cluster
+    // binds it (outgoing connections use the same range).
+    let mut cluster = None;
+    for _ in 0..3 {
+        cluster = muster_store::testing::PrivateCluster::start_new("restart", free_port()).await;
+        if cluster.is_some() {
+            break;
+        }
+    }
+    let Some(cluster) = cluster else {
+        assert!(std::env::var("CI").is_err(), "CI has initdb and pg_ctl, and a cluster starts");
         eprintln!("initdb/pg_ctl are not installed: skipping");
         return;
     };
