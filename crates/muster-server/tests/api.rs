@@ -117,6 +117,7 @@ both_backends!(
     pagerduty_events_v2,
     sns_grafana_and_generic,
     heartbeats_over_http,
+    escalation_plans_are_a_collection,
 );
 
 async fn health_ready_metrics_and_openapi(app: TestApp) {
@@ -513,6 +514,46 @@ async fn response_plans_crud(app: TestApp) {
     assert_eq!(inc["impact"], 4, "the request wins over the template");
     assert_eq!(app.admin(Method::DELETE, "/api/v1/response-plans/db", None).await.0, StatusCode::NO_CONTENT);
     assert_eq!(app.admin(Method::GET, "/api/v1/response-plans", None).await.1["items"], json!([]));
+}
+
+async fn escalation_plans_are_a_collection(app: TestApp) {
+    people(&app, &["ann", "bob"]).await;
+    let plan = json!({"alias": "db-escalation", "displayName": "Database escalation", "plan": {"stages": [
+        {"durationSeconds": 300, "targets": [{"contact": "ann"}]}, {"targets": [{"contact": "bob"}]}]}});
+    let (status, created) = app.admin(Method::POST, "/api/v1/escalation-plans", Some(plan.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["type"], "ESCALATION");
+    // The same object as a contact, and the only one of the three in this collection.
+    let (_, list) = app.admin(Method::GET, "/api/v1/escalation-plans", None).await;
+    let aliases: Vec<&str> =
+        list["items"].as_array().expect("items").iter().filter_map(|c| c["alias"].as_str()).collect();
+    assert_eq!(aliases, ["db-escalation"]);
+    assert_eq!(app.admin(Method::GET, "/api/v1/contacts/db-escalation", None).await.1["type"], "ESCALATION");
+    assert_eq!(app.admin(Method::GET, "/api/v1/escalation-plans/ann", None).await.0, StatusCode::NOT_FOUND);
+    // Bad stages name the field; a person cannot be replaced through this collection.
+    let bad = json!({"alias": "db-escalation", "plan": {"stages": []}});
+    let (status, err) = app.admin(Method::PUT, "/api/v1/escalation-plans/db-escalation", Some(bad)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(err["error"]["field"], "plan.stages");
+    let (status, err) = app.admin(Method::PUT, "/api/v1/escalation-plans/ann", Some(plan.clone())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    assert_eq!(err["error"]["field"], "alias");
+    // Replaced: one stage now.
+    let one = json!({"alias": "db-escalation", "plan": {"stages": [{"targets": [{"contact": "bob"}]}]}});
+    let (status, replaced) = app.admin(Method::PUT, "/api/v1/escalation-plans/db-escalation", Some(one)).await;
+    assert_eq!(status, StatusCode::OK, "{replaced}");
+    assert_eq!(replaced["plan"]["stages"].as_array().map(Vec::len), Some(1));
+    // Engaged like any contact: the plan pages its first stage.
+    let (status, engaged) = app
+        .admin(Method::POST, "/api/v1/engagements", Some(json!({"contact": "db-escalation", "subject": "Replica lag"})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{engaged}");
+    assert_eq!(app.admin(Method::DELETE, "/api/v1/escalation-plans/ann", None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.admin(Method::DELETE, "/api/v1/escalation-plans/db-escalation", None).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(app.admin(Method::GET, "/api/v1/contacts/ann", None).await.0, StatusCode::OK, "people stay");
 }
 
 async fn people(app: &TestApp, aliases: &[&str]) {

@@ -43,6 +43,13 @@ pub fn routes() -> Router<AppState> {
             get(oncall::show_contact).put(oncall::replace_contact).delete(oncall::delete_contact),
         )
         .route("/contacts/{alias}/channels", post(oncall::add_channel))
+        .route("/escalation-plans", get(oncall::list_escalation_plans).post(oncall::create_escalation_plan))
+        .route(
+            "/escalation-plans/{alias}",
+            get(oncall::show_escalation_plan)
+                .put(oncall::replace_escalation_plan)
+                .delete(oncall::delete_escalation_plan),
+        )
         .route("/contacts/{alias}/channels/{channel}", axum::routing::delete(oncall::delete_channel))
         .route("/contacts/{alias}/channels/{channel}/send-activation-code", post(oncall::send_activation_code))
         .route("/contacts/{alias}/channels/{channel}/activate", post(oncall::activate_channel))

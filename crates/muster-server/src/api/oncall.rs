@@ -11,7 +11,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::{SignedDuration, Timestamp};
 use muster_core::auth::Role;
-use muster_core::contact::{ACTIVATION_CODE_MINUTES, Channel, ChannelSpec, Contact, ContactSpec, ContactType};
+use muster_core::contact::{
+    ACTIVATION_CODE_MINUTES, Channel, ChannelSpec, Contact, ContactPlan, ContactSpec, ContactType,
+};
 use muster_core::ical::{CalEvent, calendar};
 use muster_core::new_id;
 use muster_core::rotation::{Override, Rotation, RotationSpec, Schedule, Shift, validate_override};
@@ -145,6 +147,109 @@ pub async fn delete_contact(
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(format!("contact {alias}")))
+    }
+}
+
+// ---- escalation plans: the contacts of type ESCALATION, as a collection of their own ----
+
+/// An escalation plan as people write it: a contact of type `ESCALATION` without the type.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EscalationPlanSpec {
+    alias: String,
+    display_name: Option<String>,
+    /// The stages; each pages its contacts (or whoever is on call in its rotations).
+    plan: ContactPlan,
+}
+
+impl EscalationPlanSpec {
+    fn contact(self) -> ContactSpec {
+        ContactSpec {
+            alias: self.alias,
+            display_name: self.display_name,
+            kind: ContactType::Escalation,
+            time_zone: None,
+            rotations: Vec::new(),
+            plan: Some(self.plan),
+        }
+    }
+}
+
+/// An escalation contact, or a 404 naming the escalation plan.
+async fn find_escalation(s: &AppState, alias: &str) -> ApiResult<Contact> {
+    match s.store.get_contact(alias).await? {
+        Some(c) if c.kind == ContactType::Escalation => Ok(c),
+        _ => Err(ApiError::not_found(format!("escalation plan {alias}"))),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/escalation-plans", tag = "on-call", responses((status = 200, body = ContactList)))]
+pub async fn list_escalation_plans(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<ContactList>> {
+    caller.require(Role::Viewer)?;
+    let items = s.store.list_contacts().await?.into_iter().filter(|c| c.kind == ContactType::Escalation).collect();
+    Ok(Json(ContactList { items }))
+}
+
+#[utoipa::path(post, path = "/api/v1/escalation-plans", tag = "on-call", request_body = EscalationPlanSpec,
+    responses((status = 201, body = Contact), (status = 400, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody)))]
+pub async fn create_escalation_plan(
+    State(s): State<AppState>,
+    caller: Caller,
+    Body(spec): Body<EscalationPlanSpec>,
+) -> ApiResult<(StatusCode, Json<Contact>)> {
+    caller.require(Role::Admin)?;
+    let c = s.store.create_contact(&spec.contact().validate()?, s.clock.now()).await?;
+    Ok((StatusCode::CREATED, Json(c)))
+}
+
+#[utoipa::path(get, path = "/api/v1/escalation-plans/{alias}", tag = "on-call", params(("alias" = String, Path)),
+    responses((status = 200, body = Contact), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn show_escalation_plan(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(alias): Path<String>,
+) -> ApiResult<Json<Contact>> {
+    caller.require(Role::Viewer)?;
+    Ok(Json(find_escalation(&s, &alias).await?))
+}
+
+#[utoipa::path(put, path = "/api/v1/escalation-plans/{alias}", tag = "on-call", request_body = EscalationPlanSpec,
+    params(("alias" = String, Path)),
+    responses((status = 200, body = Contact), (status = 201, body = Contact), (status = 400, body = crate::error::ErrorBody)))]
+pub async fn replace_escalation_plan(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(alias): Path<String>,
+    Body(spec): Body<EscalationPlanSpec>,
+) -> ApiResult<(StatusCode, Json<Contact>)> {
+    caller.require(Role::Admin)?;
+    let spec = spec.contact().validate()?;
+    match s.store.get_contact(&alias).await? {
+        Some(c) if c.kind != ContactType::Escalation => {
+            Err(ApiError::invalid("alias", format!("{alias} is a {:?} contact, not an escalation plan", c.kind)))
+        }
+        Some(_) => {
+            let c = s.store.replace_contact(&alias, &spec, s.clock.now()).await?;
+            Ok((StatusCode::OK, Json(c.ok_or_else(|| ApiError::not_found(format!("escalation plan {alias}")))?)))
+        }
+        None => Ok((StatusCode::CREATED, Json(s.store.create_contact(&spec, s.clock.now()).await?))),
+    }
+}
+
+#[utoipa::path(delete, path = "/api/v1/escalation-plans/{alias}", tag = "on-call", params(("alias" = String, Path)),
+    responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn delete_escalation_plan(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(alias): Path<String>,
+) -> ApiResult<StatusCode> {
+    caller.require(Role::Admin)?;
+    let c = find_escalation(&s, &alias).await?;
+    if s.store.delete_contact(&c.id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!("escalation plan {alias}")))
     }
 }
 
