@@ -245,6 +245,49 @@ fn apply_the_reference_template_from_the_cli() {
     assert_eq!(server.json(&["plan", "list"])["items"], serde_json::json!([]));
 }
 
+/// A folder of native YAML files is one stack: files may name each other's objects, the stack is
+/// named after the folder, a bad file refuses the whole folder, and a file taken out of the folder
+/// takes its objects with it on the next apply.
+#[test]
+fn apply_a_folder_from_the_cli() {
+    let server = serve(&muster_store::testing::sqlite_url(), Some(ADMIN));
+    let dir = std::env::temp_dir().join(format!("muster-folder-{}", std::process::id())).join("payments");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let people =
+        "contacts:\n  ann:\n    channels: [{name: hook, type: WEBHOOK, address: \"https://hooks.example/ann\"}]\n";
+    let plans = "responsePlans:\n  card-failures:\n    incidentTemplate: {title: Card payments failing, impact: 2}\n    engagements: [ann]\n";
+    std::fs::write(dir.join("10-people.yaml"), people).expect("write");
+    std::fs::write(dir.join("20-plans.yml"), plans).expect("write");
+    std::fs::write(dir.join("README.txt"), "not a template").expect("write");
+    let folder = dir.to_str().expect("utf-8");
+
+    let (ok, out, err) = server.muster(&["apply", "-f", folder, "--dry-run"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("card-failures") && out.contains("ann"), "{out}");
+    assert_eq!(server.json(&["plan", "list"])["items"], serde_json::json!([]), "a dry run writes nothing");
+
+    // A broken file refuses the folder, naming the file; nothing is applied.
+    std::fs::write(dir.join("30-broken.yaml"), "responsePlans:\n  x: {incidentTemplate: {impact: 9}}\n")
+        .expect("write");
+    let (ok, _, err) = server.muster(&["apply", "-f", folder]);
+    assert!(!ok && err.contains("30-broken.yaml"), "{err}");
+    assert_eq!(server.json(&["plan", "list"])["items"], serde_json::json!([]));
+    std::fs::remove_file(dir.join("30-broken.yaml")).expect("remove");
+
+    let (ok, _, err) = server.muster(&["apply", "-f", folder]);
+    assert!(ok, "{err}");
+    let stack = server.json(&["stack", "show", "payments"]);
+    assert_eq!(stack["resources"].as_array().map(Vec::len), Some(3), "contact, channel, plan: {stack}");
+    assert_eq!(server.json(&["plan", "list"])["items"][0]["name"], "card-failures");
+
+    // The plans file leaves the folder: its plan leaves the server.
+    std::fs::remove_file(dir.join("20-plans.yml")).expect("remove");
+    let (ok, out, err) = server.muster(&["apply", "-f", folder]);
+    assert!(ok && out.contains("delete"), "{out}{err}");
+    assert_eq!(server.json(&["plan", "list"])["items"], serde_json::json!([]));
+    let _ = std::fs::remove_dir_all(dir.parent().expect("parent"));
+}
+
 #[test]
 fn sigterm_stops_the_server_cleanly() {
     let mut server = serve(&muster_store::testing::sqlite_url(), Some(ADMIN));
