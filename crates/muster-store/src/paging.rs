@@ -112,6 +112,11 @@ fn job_from_row(r: &AnyRow) -> Result<Job> {
     })
 }
 
+/// The kind of the jobs that route what senders posted; claimed after everything else that is due.
+const ROUTE: &str = "route";
+/// Claim order, matching the `jobs_claim_order` index.
+const CLAIM_ORDER: &str = "CASE WHEN kind = 'route' THEN 1 ELSE 0 END, due_at, id";
+
 /// Writes jobs; one whose unique key exists already is dropped.
 pub(crate) async fn insert_jobs(conn: &mut Conn, jobs: &[NewJob], now: Timestamp) -> Result<()> {
     for j in jobs {
@@ -203,6 +208,8 @@ impl SqlStore {
         }
     }
 
+    /// Claims due jobs, deliveries before routing: a storm of alerts to route never holds up a
+    /// page, a notification or an escalation stage that is due (`jobs_claim_order` serves this).
     pub(crate) async fn claim_jobs_impl(
         &self,
         node: &str,
@@ -217,16 +224,19 @@ impl SqlStore {
         let rows = sqlx::query(&format!(
             "UPDATE jobs SET locked_by = $1, locked_until = $2, attempts = attempts + 1 WHERE id IN ( \
                SELECT id FROM jobs WHERE due_at <= $3 AND (locked_until IS NULL OR locked_until < $3) \
-               ORDER BY due_at, id LIMIT {limit}{skip}) RETURNING id, payload, due_at, attempts"
+               ORDER BY {CLAIM_ORDER} LIMIT {limit}{skip}) RETURNING id, kind, payload, due_at, attempts"
         ))
         .bind(node)
         .bind(ms(now + lease))
         .bind(ms(now))
         .fetch_all(&self.write)
         .await?;
-        let mut jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
-        jobs.sort_by(|a, b| (a.due_at, &a.id).cmp(&(b.due_at, &b.id)));
-        Ok(jobs)
+        let mut jobs = rows
+            .iter()
+            .map(|r| Ok((r.try_get::<String, _>("kind")? == ROUTE, job_from_row(r)?)))
+            .collect::<Result<Vec<_>>>()?;
+        jobs.sort_by(|(ra, a), (rb, b)| (ra, a.due_at, &a.id).cmp(&(rb, b.due_at, &b.id)));
+        Ok(jobs.into_iter().map(|(_, j)| j).collect())
     }
 
     pub(crate) async fn next_due_impl(&self) -> Result<Option<Timestamp>> {

@@ -90,7 +90,30 @@ suite!(
     rotations_need_their_members,
     overrides_are_listed_by_window,
     stacks_order_people_before_rotations,
+    deliveries_are_claimed_before_routing,
 );
+
+/// A backlog of alerts to route never holds up a delivery that is due, even one due later.
+async fn deliveries_are_claimed_before_routing(store: SqlStore, _: String) {
+    use muster_core::engage::{NewJob, Task};
+    use muster_store::NewInbound;
+    let t = t0();
+    let routes: Vec<NewJob> = (0..20)
+        .map(|i| NewJob::at(Task::Route { inbound_id: format!("in-{i}") }, t + SignedDuration::from_millis(i)))
+        .collect();
+    assert_eq!(routes[0].task.kind(), "route");
+    store.ingest(&Vec::<NewInbound>::new(), &routes, t).await.expect("routes");
+    let later = t + SignedDuration::from_secs(5);
+    let deliver = NewJob::at(Task::DeliverNotification { notification_id: "n-1".into() }, later);
+    store.ingest(&[], std::slice::from_ref(&deliver), later).await.expect("delivery");
+    let claimed = store.claim_jobs("node-a", later, SignedDuration::from_secs(60), 5).await.expect("claim");
+    assert_eq!(claimed.len(), 5);
+    assert_eq!(claimed[0].id, deliver.id, "the delivery first, though every route was due before it");
+    // Then the routes, oldest first.
+    let order: Vec<&str> = claimed[1..].iter().map(|j| j.id.as_str()).collect();
+    let expected: Vec<&str> = routes[..4].iter().map(|j| j.id.as_str()).collect();
+    assert_eq!(order, expected);
+}
 
 async fn start_numbers_incidents_and_writes_the_timeline(store: SqlStore, _: String) {
     let a = store.start_incident(start("a", None, t0())).await.expect("start");
