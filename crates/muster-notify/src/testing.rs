@@ -103,6 +103,8 @@ pub struct Request {
     pub path: String,
     pub headers: HeaderMap,
     pub body: String,
+    /// When it arrived (for latency benchmarks).
+    pub received: std::time::Instant,
 }
 
 /// An HTTP server that records every POST and answers with the status it is told to.
@@ -120,7 +122,8 @@ impl HttpSink {
         let app = axum::Router::new().fallback(move |uri: axum::http::Uri, headers: HeaderMap, body: String| {
             let (sink, answer) = (sink.clone(), answer.clone());
             async move {
-                sink.lock().await.push(Request { path: uri.path().to_string(), headers, body });
+                let received = std::time::Instant::now();
+                sink.lock().await.push(Request { path: uri.path().to_string(), headers, body, received });
                 let code = StatusCode::from_u16(answer.load(Ordering::SeqCst)).unwrap_or(StatusCode::OK);
                 (
                     code,
