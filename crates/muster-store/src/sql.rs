@@ -319,6 +319,53 @@ pub(crate) async fn insert_event(conn: &mut Conn, incident_id: &str, e: &NewEven
     Ok(e.clone().into_event(incident_id))
 }
 
+/// How long re-triggers are folded into the last one's timeline event.
+const TRIGGER_FOLD_MS: i64 = 60_000;
+
+/// Puts a re-trigger on the timeline. Within a minute of the last one it is folded into that event
+/// (`Triggered again by X (triggers 2-40)`), so a storm leaves a readable timeline; the incident's
+/// `triggerCount` stays exact either way.
+async fn record_trigger(conn: &mut Conn, incident_id: &str, new: &NewIncident, count: i64) -> Result<()> {
+    let now = new.now;
+    let recent = sqlx::query(
+        "SELECT id, data FROM timeline_events WHERE incident_id = $1 AND event_type = 'incident.triggered' \
+         AND event_time >= $2 ORDER BY event_time DESC, id DESC LIMIT 1",
+    )
+    .bind(incident_id)
+    .bind(ms(now) - TRIGGER_FOLD_MS)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let first = match &recent {
+        Some(row) => {
+            let data: serde_json::Value = parse(&row.try_get::<String, _>(1)?)?;
+            data["firstTriggerCount"].as_i64().or(data["triggerCount"].as_i64()).unwrap_or(count)
+        }
+        None => count,
+    };
+    let message = if first == count {
+        format!("Triggered again by {} (trigger {count})", new.trigger.source)
+    } else {
+        format!("Triggered again by {} (triggers {first}-{count})", new.trigger.source)
+    };
+    let data = serde_json::json!({"source": new.trigger.source, "details": new.trigger.details,
+        "triggerCount": count, "firstTriggerCount": first});
+    match recent {
+        Some(row) => {
+            sqlx::query("UPDATE timeline_events SET message = $1, data = $2 WHERE id = $3")
+                .bind(&message)
+                .bind(json(&data)?)
+                .bind(row.try_get::<String, _>(0)?)
+                .execute(&mut *conn)
+                .await?;
+        }
+        None => {
+            let event = NewEvent::new("incident.triggered", &new.created_by, message, data, now);
+            insert_event(conn, incident_id, &event).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Records a client token for an incident; false when a concurrent start took the same token.
 async fn remember_token(conn: &mut Conn, token: Option<&str>, incident_id: &str, now: Timestamp) -> Result<bool> {
     let Some(token) = token else { return Ok(true) };
@@ -372,14 +419,7 @@ impl SqlStore {
                 if !remember_token(&mut tx, new.client_token.as_deref(), &id, now).await? {
                     return Ok(Attempt::Raced);
                 }
-                let event = NewEvent::new(
-                    "incident.triggered",
-                    &new.created_by,
-                    format!("Triggered again by {} (trigger {count})", new.trigger.source),
-                    serde_json::json!({"source": new.trigger.source, "details": new.trigger.details, "triggerCount": count}),
-                    now,
-                );
-                insert_event(&mut tx, &id, &event).await?;
+                record_trigger(&mut tx, &id, new, count).await?;
                 let incident = fetch_incident(&mut tx, &id, "").await?;
                 tx.commit().await?;
                 return incident

@@ -145,6 +145,21 @@ async fn dedupe_adds_to_the_open_incident(store: SqlStore, _: String) {
     let types: Vec<String> =
         store.list_timeline(&i.id).await.expect("timeline").into_iter().map(|e| e.event_type).collect();
     assert_eq!(types, ["incident.started", "incident.triggered"]);
+    // A storm within the minute folds into that event; the count stays exact.
+    for s in 1..=3 {
+        store.start_incident(start("again", Some("vpn"), later + SignedDuration::from_secs(s))).await.expect("start");
+    }
+    let timeline = store.list_timeline(&i.id).await.expect("timeline");
+    assert_eq!(timeline.len(), 2, "{timeline:?}");
+    assert!(timeline[1].message.ends_with("(triggers 2-5)"), "{}", timeline[1].message);
+    assert_eq!(timeline[1].data["triggerCount"], 5);
+    let i = store.get_incident(&i.id).await.expect("get").expect("exists");
+    assert_eq!(i.trigger_count, 5);
+    // A minute on, a new event.
+    store.start_incident(start("again", Some("vpn"), later + SignedDuration::from_mins(2))).await.expect("start");
+    let timeline = store.list_timeline(&i.id).await.expect("timeline");
+    assert_eq!(timeline.len(), 3);
+    assert!(timeline[2].message.ends_with("(trigger 6)"), "{}", timeline[2].message);
     let other = store.start_incident(start("other", Some("db"), later)).await.expect("start");
     assert!(matches!(other, StartOutcome::Created(_)));
 }
@@ -166,8 +181,11 @@ async fn fifty_concurrent_starts_make_one_incident(store: SqlStore, _: String) {
     assert_eq!(page.items.len(), 1);
     assert_eq!(page.items[0].trigger_count, 50);
     assert_eq!(page.items[0].number, 1, "lost races leave no gap in numbers");
+    // The start, and the 49 re-triggers of the same instant folded into one event that counts them.
     let timeline = store.list_timeline(&ids[0]).await.expect("timeline");
-    assert_eq!(timeline.len(), 50);
+    assert_eq!(timeline.len(), 2, "{timeline:?}");
+    assert_eq!(timeline[1].data["firstTriggerCount"], 2);
+    assert_eq!(timeline[1].data["triggerCount"], 50);
 }
 
 async fn a_resolved_incident_is_never_reopened_by_dedupe(store: SqlStore, _: String) {
