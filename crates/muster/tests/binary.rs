@@ -288,6 +288,51 @@ fn apply_a_folder_from_the_cli() {
     let _ = std::fs::remove_dir_all(dir.parent().expect("parent"));
 }
 
+/// Where `muster serve` takes its settings from: a flag beats the environment, the environment
+/// beats the config file (named by `MUSTER_CONFIG`), and the file beats the defaults.
+#[test]
+fn flags_beat_the_environment_which_beats_the_config_file() {
+    let dir = std::env::temp_dir().join(format!("muster-settings-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let (from_file, from_env) = (dir.join("file.db"), dir.join("env.db"));
+    let file_port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+    let config = dir.join("muster.yaml");
+    std::fs::write(
+        &config,
+        format!("listen: 127.0.0.1:{file_port}\ndatabase: sqlite://{}\nbodyLimitBytes: 2048\n", from_file.display()),
+    )
+    .expect("config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_muster"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("MUSTER_CONFIG", &config)
+        .env("MUSTER_LISTEN", "127.0.0.1:1")
+        .env("MUSTER_DATABASE_URL", format!("sqlite://{}", from_env.display()))
+        .env("MUSTER_ADMIN_TOKEN", ADMIN)
+        .env("MUSTER_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let url = loop {
+        let line = lines.next().expect("serve printed its address").expect("utf-8");
+        if let Some(i) = line.find("listening on http://") {
+            break line[i + "listening on ".len()..].trim().to_string();
+        }
+    };
+    let server = Server { child, url, stdout: Vec::new() };
+    // The flag's port 0 (a free port), not the environment's port 1 nor the file's.
+    let port: u16 = server.url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("a port");
+    assert!(port != 1 && port != file_port, "{}", server.url);
+    // The environment's database, not the file's; the file's body limit, over the default.
+    server.json(&["incident", "start", "--title", "Where am I", "--impact", "4"]);
+    assert!(from_env.exists() && !from_file.exists());
+    let (ok, _, err) = server.muster(&["incident", "start", "--title", &"x".repeat(4000), "--impact", "4"]);
+    assert!(!ok && err.contains("2048"), "the file's body limit holds: {err}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[test]
 fn sigterm_stops_the_server_cleanly() {
     let mut server = serve(&muster_store::testing::sqlite_url(), Some(ADMIN));
