@@ -30,6 +30,11 @@ fn serve(database: &str, admin_token: Option<&str>) -> Server {
     if let Some(t) = admin_token {
         cmd.env("MUSTER_ADMIN_TOKEN", t);
     }
+    started(&mut cmd)
+}
+
+/// Spawns a prepared `muster serve` and waits for its `listening on` line.
+fn started(cmd: &mut Command) -> Server {
     let mut server =
         Server { child: cmd.spawn().expect("muster serve starts"), url: String::new(), stdout: Vec::new() };
     let mut lines = BufReader::new(server.child.stdout.take().expect("stdout")).lines();
@@ -302,25 +307,17 @@ fn flags_beat_the_environment_which_beats_the_config_file() {
         format!("listen: 127.0.0.1:{file_port}\ndatabase: sqlite://{}\nbodyLimitBytes: 2048\n", from_file.display()),
     )
     .expect("config");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_muster"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("MUSTER_CONFIG", &config)
-        .env("MUSTER_LISTEN", "127.0.0.1:1")
-        .env("MUSTER_DATABASE_URL", format!("sqlite://{}", from_env.display()))
-        .env("MUSTER_ADMIN_TOKEN", ADMIN)
-        .env("MUSTER_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let url = loop {
-        let line = lines.next().expect("serve printed its address").expect("utf-8");
-        if let Some(i) = line.find("listening on http://") {
-            break line[i + "listening on ".len()..].trim().to_string();
-        }
-    };
-    let server = Server { child, url, stdout: Vec::new() };
+    let server = started(
+        Command::new(env!("CARGO_BIN_EXE_muster"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("MUSTER_CONFIG", &config)
+            .env("MUSTER_LISTEN", "127.0.0.1:1")
+            .env("MUSTER_DATABASE_URL", format!("sqlite://{}", from_env.display()))
+            .env("MUSTER_ADMIN_TOKEN", ADMIN)
+            .env("MUSTER_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+    );
     // The flag's port 0 (a free port), not the environment's port 1 nor the file's.
     let port: u16 = server.url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("a port");
     assert!(port != 1 && port != file_port, "{}", server.url);
