@@ -176,9 +176,14 @@ pub enum Task {
     /// Delete metric data older than the retention, and come back later.
     PruneMetrics,
     /// Route something received: match an event against rules, or turn an alert into an incident
-    /// change.
+    /// change. `closes`: an alert that acknowledges or resolves, which may stop an escalation; it
+    /// is claimed with deliveries, not after the backlog of new alerts.
     #[serde(rename_all = "camelCase")]
-    Route { inbound_id: String },
+    Route {
+        inbound_id: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        closes: bool,
+    },
     /// Check that a heartbeat integration was pinged within its interval.
     #[serde(rename_all = "camelCase")]
     CheckHeartbeat { integration_id: String },
@@ -201,7 +206,8 @@ impl Task {
             Task::EvaluateAlarm { .. } => "evaluate-alarm",
             Task::AlarmAction { .. } => "alarm-action",
             Task::PruneMetrics => "prune-metrics",
-            Task::Route { .. } => "route",
+            Task::Route { closes: false, .. } => "route",
+            Task::Route { closes: true, .. } => "route-close",
             Task::CheckHeartbeat { .. } => "check-heartbeat",
             Task::RemindActionItems => "remind-action-items",
         }

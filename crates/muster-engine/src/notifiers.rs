@@ -148,6 +148,15 @@ impl Notifiers {
 }
 
 impl Notifiers {
+    /// The provider a subscription protocol sends through, when this server lacks it.
+    fn for_protocol(&self, protocol: Protocol) -> Option<SendError> {
+        match protocol {
+            Protocol::Email => self.for_channel(ChannelType::Email).err(),
+            Protocol::Sms => self.for_channel(ChannelType::Sms).err(),
+            Protocol::Webhook | Protocol::Chat => None,
+        }
+    }
+
     /// What a stack's resources need from this server that it lacks, one warning per resource:
     /// pages and messages through them would fail. Nothing is built or sent to find out.
     pub fn missing_providers(&self, plan: &StackPlan, config: &ProviderConfig) -> Vec<String> {
@@ -155,11 +164,9 @@ impl Notifiers {
         for r in &plan.resources {
             let missing = match &r.spec {
                 ResourceSpec::Channel { spec, .. } => self.for_channel(spec.kind).err(),
-                ResourceSpec::Subscription { subscription, .. } => match subscription.protocol {
-                    Protocol::Email => self.for_channel(ChannelType::Email).err(),
-                    Protocol::Sms => self.for_channel(ChannelType::Sms).err(),
-                    Protocol::Webhook | Protocol::Chat => None,
-                },
+                ResourceSpec::Subscription { subscription, .. } => self.for_protocol(subscription.protocol),
+                // A topic's inline subscriptions (CloudFormation's `Subscription` list).
+                ResourceSpec::Topic(t) => t.subscriptions.iter().find_map(|s| self.for_protocol(s.protocol)),
                 ResourceSpec::ChatChannel(c) => match c.kind {
                     ChatKind::TeamsChannel if !config.teams_webhooks.contains_key(&c.target) => {
                         Some(SendError::Permanent(format!(
@@ -193,5 +200,81 @@ pub fn chat_destination(kind: ChatKind) -> &'static str {
         ChatKind::Teams | ChatKind::TeamsChannel => "teams",
         ChatKind::Mattermost => "mattermost",
         ChatKind::Webhook => "webhook",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use muster_core::stack::DesiredResource;
+    use serde_json::json;
+
+    fn resource(id: &str, spec: ResourceSpec) -> DesiredResource {
+        DesiredResource { logical_id: id.into(), resource_type: "Muster::X".into(), spec, properties: json!({}) }
+    }
+
+    fn parsed<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
+        serde_json::from_value(v).unwrap_or_else(|e| panic!("spec: {e}"))
+    }
+
+    #[test]
+    fn a_plan_is_told_which_providers_it_lacks() {
+        let config = ProviderConfig {
+            teams_webhooks: [("19:known".to_string(), "https://teams.example/hook".to_string())].into(),
+            ..ProviderConfig::default()
+        };
+        let notifiers = Notifiers::new(&config).unwrap_or_else(|e| panic!("notifiers: {e}"));
+        let plan = StackPlan {
+            name: "s".into(),
+            format: "muster".into(),
+            template: String::new(),
+            parameters: Default::default(),
+            outputs: Default::default(),
+            warnings: vec![],
+            skipped: vec![],
+            resources: vec![
+                resource(
+                    "hook",
+                    ResourceSpec::Channel {
+                        contact: "ann".into(),
+                        spec: parsed(json!({"name": "h", "type": "WEBHOOK", "address": "https://x.example"})),
+                    },
+                ),
+                resource(
+                    "mail",
+                    ResourceSpec::Channel {
+                        contact: "ann".into(),
+                        spec: parsed(json!({"name": "m", "type": "EMAIL", "address": "ann@example.com"})),
+                    },
+                ),
+                resource(
+                    "topic",
+                    ResourceSpec::Topic(parsed(
+                        json!({"name": "t", "subscriptions": [{"protocol": "sms", "endpoint": "+15550001111"}]}),
+                    )),
+                ),
+                resource(
+                    "slack",
+                    ResourceSpec::ChatChannel(parsed(json!({"name": "c", "type": "slack", "target": "C1"}))),
+                ),
+                resource(
+                    "teams-known",
+                    ResourceSpec::ChatChannel(parsed(
+                        json!({"name": "k", "type": "teamschannel", "target": "19:known"}),
+                    )),
+                ),
+                resource(
+                    "teams-unknown",
+                    ResourceSpec::ChatChannel(parsed(
+                        json!({"name": "u", "type": "teamschannel", "target": "19:other"}),
+                    )),
+                ),
+            ],
+        };
+        let warnings = notifiers.missing_providers(&plan, &config);
+        let places: Vec<&str> = warnings.iter().filter_map(|w| w.split(' ').next()).collect();
+        assert_eq!(places, ["mail", "topic", "slack", "teams-unknown"], "{warnings:#?}");
+        assert!(warnings[0].contains("email (SMTP)") && warnings[1].contains("SMS"), "{warnings:#?}");
+        assert!(warnings[3].contains("19:other") && warnings[3].contains("teamsWebhooks"), "{warnings:#?}");
     }
 }

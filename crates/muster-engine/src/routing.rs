@@ -59,7 +59,7 @@ impl Engine {
                     None => {
                         // Its trigger has not been routed yet: look again in a moment.
                         fx.jobs.push(NewJob::at(
-                            Task::Route { inbound_id: item.id.clone() },
+                            Task::Route { inbound_id: item.id.clone(), closes: true },
                             self.now() + jiff::SignedDuration::from_secs(2),
                         ));
                         self.finish(job, fx).await?;

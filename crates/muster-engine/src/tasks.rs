@@ -54,7 +54,7 @@ impl Engine {
                 self.alarm_action(&job, &alarm_id, &state, &target, changed_at).await
             }
             Task::PruneMetrics => self.prune_metrics(&job).await,
-            Task::Route { inbound_id } => self.route(&job, &inbound_id).await,
+            Task::Route { inbound_id, .. } => self.route(&job, &inbound_id).await,
             Task::CheckHeartbeat { integration_id } => self.check_heartbeat(&job, &integration_id).await,
             Task::RemindActionItems => self.remind_action_items(&job).await,
         }

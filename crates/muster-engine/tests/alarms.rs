@@ -297,7 +297,7 @@ async fn old_data_is_pruned(backend: Backend) {
         store.claim_jobs("n", t("2026-11-30T00:00:00Z"), SignedDuration::from_secs(60), 10).await.expect("claim");
     let job = jobs
         .iter()
-        .find(|j| matches!(&j.task, muster_core::engage::Task::Route { inbound_id } if inbound_id == "e-old"))
+        .find(|j| matches!(&j.task, muster_core::engage::Task::Route { inbound_id, .. } if inbound_id == "e-old"))
         .expect("its job");
     store.finish_job(&job.id, "n", &fx, t("2026-11-30T00:00:00Z")).await.expect("finish");
     let (inbound, _) = store.prune(Some(t("2026-10-31T00:00:00Z")), None).await.expect("prune");

@@ -135,7 +135,8 @@ pub(crate) async fn insert_inbound(conn: &mut Conn, items: &[NewInbound], now: T
         .bind(ms(now))
         .execute(&mut *conn)
         .await?;
-        jobs.push(NewJob::at(Task::Route { inbound_id: item.id.clone() }, now));
+        let closes = matches!(item.payload["alert"]["action"].as_str(), Some("resolve" | "acknowledge"));
+        jobs.push(NewJob::at(Task::Route { inbound_id: item.id.clone(), closes }, now));
     }
     insert_jobs(conn, &jobs, now).await
 }

@@ -112,7 +112,7 @@ fn job_from_row(r: &AnyRow) -> Result<Job> {
     })
 }
 
-/// The kind of the jobs that route what senders posted; claimed after everything else that is due.
+/// The kind of the jobs that route new alerts and events; claimed after everything else that is due.
 const ROUTE: &str = "route";
 /// Claim order, matching the `jobs_claim_order` index.
 const CLAIM_ORDER: &str = "CASE WHEN kind = 'route' THEN 1 ELSE 0 END, due_at, id";
@@ -208,8 +208,9 @@ impl SqlStore {
         }
     }
 
-    /// Claims due jobs, deliveries before routing: a storm of alerts to route never holds up a
-    /// page, a notification or an escalation stage that is due (`jobs_claim_order` serves this).
+    /// Claims due jobs, the routing of new alerts last: a storm of alerts to route never holds up
+    /// a page, a notification or an escalation stage that is due, while acknowledgements and
+    /// resolves (`route-close`) keep their place in due order among them (`jobs_claim_order`).
     pub(crate) async fn claim_jobs_impl(
         &self,
         node: &str,

@@ -322,9 +322,9 @@ pub(crate) async fn insert_event(conn: &mut Conn, incident_id: &str, e: &NewEven
 /// How long re-triggers are folded into the last one's timeline event.
 const TRIGGER_FOLD_MS: i64 = 60_000;
 
-/// Puts a re-trigger on the timeline. Within a minute of the last one it is folded into that event
-/// (`Triggered again by X (triggers 2-40)`), so a storm leaves a readable timeline; the incident's
-/// `triggerCount` stays exact either way.
+/// Puts a re-trigger on the timeline. Within a minute of the latest re-trigger event from the same
+/// source it is folded into that event (`Triggered again by X (triggers 2-40)`), so a storm leaves
+/// one event a minute and a readable timeline; the incident's `triggerCount` stays exact either way.
 async fn record_trigger(conn: &mut Conn, incident_id: &str, new: &NewIncident, count: i64) -> Result<()> {
     let now = new.now;
     let recent = sqlx::query(
@@ -335,13 +335,16 @@ async fn record_trigger(conn: &mut Conn, incident_id: &str, new: &NewIncident, c
     .bind(ms(now) - TRIGGER_FOLD_MS)
     .fetch_optional(&mut *conn)
     .await?;
-    let first = match &recent {
-        Some(row) => {
-            let data: serde_json::Value = parse(&row.try_get::<String, _>(1)?)?;
-            data["firstTriggerCount"].as_i64().or(data["triggerCount"].as_i64()).unwrap_or(count)
+    // Only re-triggers from the same source fold together; another source gets its own event.
+    let mut fold = None;
+    if let Some(row) = recent {
+        let data: serde_json::Value = parse(&row.try_get::<String, _>(1)?)?;
+        if data["source"].as_str() == Some(new.trigger.source.as_str()) {
+            let first = data["firstTriggerCount"].as_i64().or(data["triggerCount"].as_i64()).unwrap_or(count);
+            fold = Some((row.try_get::<String, _>(0)?, first));
         }
-        None => count,
-    };
+    }
+    let first = fold.as_ref().map_or(count, |(_, first)| *first);
     let message = if first == count {
         format!("Triggered again by {} (trigger {count})", new.trigger.source)
     } else {
@@ -349,12 +352,12 @@ async fn record_trigger(conn: &mut Conn, incident_id: &str, new: &NewIncident, c
     };
     let data = serde_json::json!({"source": new.trigger.source, "details": new.trigger.details,
         "triggerCount": count, "firstTriggerCount": first});
-    match recent {
-        Some(row) => {
+    match fold {
+        Some((event_id, _)) => {
             sqlx::query("UPDATE timeline_events SET message = $1, data = $2 WHERE id = $3")
                 .bind(&message)
                 .bind(json(&data)?)
-                .bind(row.try_get::<String, _>(0)?)
+                .bind(event_id)
                 .execute(&mut *conn)
                 .await?;
         }

@@ -99,19 +99,27 @@ async fn deliveries_are_claimed_before_routing(store: SqlStore, _: String) {
     use muster_store::NewInbound;
     let t = t0();
     let routes: Vec<NewJob> = (0..20)
-        .map(|i| NewJob::at(Task::Route { inbound_id: format!("in-{i}") }, t + SignedDuration::from_millis(i)))
+        .map(|i| {
+            NewJob::at(Task::Route { inbound_id: format!("in-{i}"), closes: false }, t + SignedDuration::from_millis(i))
+        })
         .collect();
     assert_eq!(routes[0].task.kind(), "route");
     store.ingest(&Vec::<NewInbound>::new(), &routes, t).await.expect("routes");
+    // A resolve in the same backlog, due before the delivery: it may stop what the delivery is part
+    // of, so it keeps its place in due order among deliveries.
+    let resolve = NewJob::at(Task::Route { inbound_id: "in-r".into(), closes: true }, t + SignedDuration::from_secs(1));
+    assert_eq!(resolve.task.kind(), "route-close");
+    store.ingest(&[], std::slice::from_ref(&resolve), t).await.expect("resolve");
     let later = t + SignedDuration::from_secs(5);
     let deliver = NewJob::at(Task::DeliverNotification { notification_id: "n-1".into() }, later);
     store.ingest(&[], std::slice::from_ref(&deliver), later).await.expect("delivery");
     let claimed = store.claim_jobs("node-a", later, SignedDuration::from_secs(60), 5).await.expect("claim");
     assert_eq!(claimed.len(), 5);
-    assert_eq!(claimed[0].id, deliver.id, "the delivery first, though every route was due before it");
-    // Then the routes, oldest first.
-    let order: Vec<&str> = claimed[1..].iter().map(|j| j.id.as_str()).collect();
-    let expected: Vec<&str> = routes[..4].iter().map(|j| j.id.as_str()).collect();
+    assert_eq!(claimed[0].id, resolve.id, "the resolve first: due first, and not a new alert");
+    assert_eq!(claimed[1].id, deliver.id, "then the delivery, though every new alert's route was due before it");
+    // Then the new alerts' routes, oldest first.
+    let order: Vec<&str> = claimed[2..].iter().map(|j| j.id.as_str()).collect();
+    let expected: Vec<&str> = routes[..3].iter().map(|j| j.id.as_str()).collect();
     assert_eq!(order, expected);
 }
 
@@ -155,11 +163,18 @@ async fn dedupe_adds_to_the_open_incident(store: SqlStore, _: String) {
     assert_eq!(timeline[1].data["triggerCount"], 5);
     let i = store.get_incident(&i.id).await.expect("get").expect("exists");
     assert_eq!(i.trigger_count, 5);
+    // Another source within the minute: an event of its own.
+    let mut other_source = start("again", Some("vpn"), later + SignedDuration::from_secs(4));
+    other_source.trigger.source = "grafana".into();
+    store.start_incident(other_source).await.expect("start");
+    let timeline = store.list_timeline(&i.id).await.expect("timeline");
+    assert_eq!(timeline.len(), 3, "{timeline:?}");
+    assert!(timeline[2].message.contains("grafana (trigger 6)"), "{}", timeline[2].message);
     // A minute on, a new event.
     store.start_incident(start("again", Some("vpn"), later + SignedDuration::from_mins(2))).await.expect("start");
     let timeline = store.list_timeline(&i.id).await.expect("timeline");
-    assert_eq!(timeline.len(), 3);
-    assert!(timeline[2].message.ends_with("(trigger 6)"), "{}", timeline[2].message);
+    assert_eq!(timeline.len(), 4);
+    assert!(timeline[3].message.ends_with("(trigger 7)"), "{}", timeline[3].message);
     let other = store.start_incident(start("other", Some("db"), later)).await.expect("start");
     assert!(matches!(other, StartOutcome::Created(_)));
 }
