@@ -538,6 +538,12 @@ async fn escalation_plans_are_a_collection(app: TestApp) {
     let (status, err) = app.admin(Method::PUT, "/api/v1/escalation-plans/ann", Some(plan.clone())).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
     assert_eq!(err["error"]["field"], "alias");
+    // A PUT that would create under another name than its path's is refused.
+    let elsewhere = json!({"alias": "other-escalation", "plan": {"stages": [{"targets": [{"contact": "bob"}]}]}});
+    let (status, err) = app.admin(Method::PUT, "/api/v1/escalation-plans/new-escalation", Some(elsewhere)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(err["error"]["field"], "alias");
+    assert_eq!(app.admin(Method::GET, "/api/v1/contacts/other-escalation", None).await.0, StatusCode::NOT_FOUND);
     // Replaced: one stage now.
     let one = json!({"alias": "db-escalation", "plan": {"stages": [{"targets": [{"contact": "bob"}]}]}});
     let (status, replaced) = app.admin(Method::PUT, "/api/v1/escalation-plans/db-escalation", Some(one)).await;

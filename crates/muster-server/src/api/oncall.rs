@@ -131,6 +131,9 @@ pub async fn replace_contact(
     let spec = spec.validate()?;
     let (status, c) = match s.store.replace_contact(&alias, &spec, s.clock.now()).await? {
         Some(c) => (StatusCode::OK, c),
+        None if spec.alias != alias => {
+            return Err(ApiError::invalid("alias", format!("must be the alias in the path, {alias}")));
+        }
         None => (StatusCode::CREATED, s.store.create_contact(&spec, s.clock.now()).await?),
     };
     Ok((status, Json(contact_view(&s, c).await?)))
@@ -232,6 +235,9 @@ pub async fn replace_escalation_plan(
         Some(_) => {
             let c = s.store.replace_contact(&alias, &spec, s.clock.now()).await?;
             Ok((StatusCode::OK, Json(c.ok_or_else(|| ApiError::not_found(format!("escalation plan {alias}")))?)))
+        }
+        None if spec.alias != alias => {
+            Err(ApiError::invalid("alias", format!("must be the alias in the path, {alias}")))
         }
         None => Ok((StatusCode::CREATED, Json(s.store.create_contact(&spec, s.clock.now()).await?))),
     }
