@@ -326,7 +326,8 @@ impl IncidentPatch {
 }
 
 /// Applies a patch: the changed incident and the timeline events that say what changed.
-/// An unchanged field writes no event; a patch that changes nothing returns no events.
+/// An unchanged field writes no event; a patch that changes nothing and carries no note returns no
+/// events.
 pub fn apply_patch(
     current: &Incident,
     patch: &IncidentPatch,
