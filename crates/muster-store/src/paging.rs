@@ -225,19 +225,17 @@ impl SqlStore {
         let rows = sqlx::query(&format!(
             "UPDATE jobs SET locked_by = $1, locked_until = $2, attempts = attempts + 1 WHERE id IN ( \
                SELECT id FROM jobs WHERE due_at <= $3 AND (locked_until IS NULL OR locked_until < $3) \
-               ORDER BY {CLAIM_ORDER} LIMIT {limit}{skip}) RETURNING id, kind, payload, due_at, attempts"
+               ORDER BY {CLAIM_ORDER} LIMIT {limit}{skip}) RETURNING id, payload, due_at, attempts"
         ))
         .bind(node)
         .bind(ms(now + lease))
         .bind(ms(now))
         .fetch_all(&self.write)
         .await?;
-        let mut jobs = rows
-            .iter()
-            .map(|r| Ok((r.try_get::<String, _>("kind")? == ROUTE, job_from_row(r)?)))
-            .collect::<Result<Vec<_>>>()?;
-        jobs.sort_by(|(ra, a), (rb, b)| (ra, a.due_at, &a.id).cmp(&(rb, b.due_at, &b.id)));
-        Ok(jobs.into_iter().map(|(_, j)| j).collect())
+        // RETURNING keeps no order: the claim order again.
+        let mut jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
+        jobs.sort_by(|a, b| (a.task.kind() == ROUTE, a.due_at, &a.id).cmp(&(b.task.kind() == ROUTE, b.due_at, &b.id)));
+        Ok(jobs)
     }
 
     pub(crate) async fn next_due_impl(&self) -> Result<Option<Timestamp>> {

@@ -94,168 +94,8 @@ pub(crate) fn plan(stack: &str, docs: &[(&Source, Value)], options: &Options) ->
             }
         }
     }
-    let planned = (|| -> Result<StackPlan, Invalid> {
-        let mut param_defs = Map::new();
-        for (name, def) in merged.remove("parameters").unwrap_or_default() {
-            let def = match def {
-                Value::Null => Map::new(),
-                Value::Object(m) => m,
-                other => {
-                    let mut m = Map::new();
-                    m.insert("default".into(), other);
-                    m
-                }
-            };
-            let mut cfn_def = Map::new();
-            cfn_def.insert("Type".into(), json!("String"));
-            for (k, v) in def {
-                let Some((_, long)) = PARAMETER_KEYS.iter().find(|(short, _)| *short == k) else {
-                    return Err(Invalid::new(format!("parameters.{name}.{k}"), "unknown parameter attribute"));
-                };
-                cfn_def.insert((*long).into(), v);
-            }
-            param_defs.insert(name, Value::Object(cfn_def));
-        }
-        let (values, shown) = cfn::parameters(&param_defs, &options.parameters)
-            .map_err(|e| Invalid { field: e.field.replacen("Parameters.", "parameters.", 1), message: e.message })?;
-
-        let mut resources = Vec::new();
-        for (alias, def) in merged.remove("contacts").unwrap_or_default() {
-            let path = format!("contacts.{alias}");
-            let mut def = named(def, "alias", &alias, &path)?;
-            let channels = def.remove("channels").unwrap_or(Value::Null);
-            let value = substitute(&Value::Object(def), &values, &path)?;
-            let spec: ContactSpec = typed(&value, &path)?;
-            let spec = spec.validate().map_err(|e| e.within(&path))?;
-            let items = match channels {
-                Value::Null => vec![],
-                Value::Array(items) => items,
-                _ => return Err(Invalid::new(format!("{path}.channels"), "must be a list of channels")),
-            };
-            resources.push(DesiredResource {
-                logical_id: path.clone(),
-                resource_type: "Muster::Contact".into(),
-                properties: value,
-                spec: ResourceSpec::Contact(spec),
-            });
-            for (i, item) in items.iter().enumerate() {
-                let cpath = format!("{path}.channels[{i}]");
-                let value = substitute(item, &values, &cpath)?;
-                let spec: ChannelSpec = typed(&value, &cpath)?;
-                let spec = spec.validate().map_err(|e| e.within(&cpath))?;
-                resources.push(DesiredResource {
-                    logical_id: format!("{path}.channels.{}", spec.name),
-                    resource_type: "Muster::Channel".into(),
-                    properties: value,
-                    spec: ResourceSpec::Channel { contact: alias.clone(), spec },
-                });
-            }
-        }
-        for (name, def) in merged.remove("rotations").unwrap_or_default() {
-            let path = format!("rotations.{name}");
-            let value = substitute(&Value::Object(named(def, "name", &name, &path)?), &values, &path)?;
-            let spec: RotationSpec = typed(&value, &path)?;
-            let (spec, _) = spec.validate().map_err(|e| e.within(&path))?;
-            resources.push(DesiredResource {
-                logical_id: path,
-                resource_type: "Muster::Rotation".into(),
-                properties: value,
-                spec: ResourceSpec::Rotation(spec),
-            });
-        }
-        for (name, def) in merged.remove("topics").unwrap_or_default() {
-            let path = format!("topics.{name}");
-            let value = substitute(&Value::Object(named(def, "name", &name, &path)?), &values, &path)?;
-            let spec: TopicSpec = typed(&value, &path)?;
-            let spec = spec.validate().map_err(|e| e.within(&path))?;
-            resources.push(DesiredResource {
-                logical_id: path,
-                resource_type: "Muster::Topic".into(),
-                properties: value,
-                spec: ResourceSpec::Topic(spec),
-            });
-        }
-        for (name, def) in merged.remove("chatChannels").unwrap_or_default() {
-            let path = format!("chatChannels.{name}");
-            let value = substitute(&Value::Object(named(def, "name", &name, &path)?), &values, &path)?;
-            let spec: ChatChannelSpec = typed(&value, &path)?;
-            let spec = spec.validate().map_err(|e| e.within(&path))?;
-            resources.push(DesiredResource {
-                logical_id: path,
-                resource_type: "Muster::ChatChannel".into(),
-                properties: value,
-                spec: ResourceSpec::ChatChannel(spec),
-            });
-        }
-        let mut warnings = Vec::new();
-        for (name, def) in merged.remove("runbooks").unwrap_or_default() {
-            let path = format!("runbooks.{name}");
-            // A runbook's `{{ }}` are its own variables, not this file's parameters: no substitution.
-            let doc = muster_core::runbook::parse_document(&def).map_err(|e| e.within(&path))?;
-            muster_core::runbook::check_script_safety(&doc).map_err(|e| e.within(&path))?;
-            for u in doc.unsupported_steps() {
-                warnings
-                    .push(format!("{path}: step {u} acts on AWS; Muster loads it and fails the step if it is reached"));
-            }
-            resources.push(DesiredResource {
-                logical_id: path,
-                resource_type: "Muster::Runbook".into(),
-                properties: def.clone(),
-                spec: ResourceSpec::Runbook { name, document: def },
-            });
-        }
-        for (name, def) in merged.remove("responsePlans").unwrap_or_default() {
-            let path = format!("responsePlans.{name}");
-            let value = substitute(&Value::Object(named(def, "name", &name, &path)?), &values, &path)?;
-            let spec: ResponsePlanSpec = typed(&value, &path)?;
-            let spec = spec.validate().map_err(|e| e.within(&path))?;
-            resources.push(DesiredResource {
-                logical_id: path,
-                resource_type: "Muster::ResponsePlan".into(),
-                properties: value,
-                spec: ResourceSpec::ResponsePlan(spec),
-            });
-        }
-        for (name, def) in merged.remove("alarms").unwrap_or_default() {
-            let path = format!("alarms.{name}");
-            let value = substitute(&Value::Object(named(def, "name", &name, &path)?), &values, &path)?;
-            let spec: muster_core::alarm::AlarmSpec = typed(&value, &path)?;
-            let spec = spec.validate().map_err(|e| e.within(&path))?;
-            resources.push(DesiredResource {
-                logical_id: path,
-                resource_type: "Muster::Alarm".into(),
-                properties: value,
-                spec: ResourceSpec::Alarm(spec),
-            });
-        }
-        for (name, def) in merged.remove("rules").unwrap_or_default() {
-            let path = format!("rules.{name}");
-            let value = substitute(&Value::Object(named(def, "name", &name, &path)?), &values, &path)?;
-            let spec: muster_core::rule::RuleSpec = typed(&value, &path)?;
-            let spec = spec.validate().map_err(|e| e.within(&path))?;
-            resources.push(DesiredResource {
-                logical_id: path,
-                resource_type: "Muster::Rule".into(),
-                properties: value,
-                spec: ResourceSpec::Rule(spec),
-            });
-        }
-
-        let template =
-            docs.iter().map(|(s, _)| format!("# {}\n{}", s.name, s.content)).collect::<Vec<_>>().join("\n---\n");
-        Ok(StackPlan {
-            name: stack.to_string(),
-            format: crate::Format::Native.as_str().into(),
-            template,
-            parameters: shown,
-            outputs: BTreeMap::new(),
-            resources,
-            warnings,
-            skipped: vec![],
-        })
-    })();
     // An error in one file of a folder says which file.
-    planned.map_err(|mut e| {
+    build(stack, docs, merged, options).map_err(|mut e| {
         let file = origin
             .iter()
             .filter(|(key, _)| e.field == **key || e.field.starts_with(&format!("{key}.")))
@@ -265,6 +105,171 @@ pub(crate) fn plan(stack: &str, docs: &[(&Source, Value)], options: &Options) ->
             e.message = format!("{file}: {}", e.message);
         }
         e
+    })
+}
+
+/// The stack from the files' merged sections.
+fn build(
+    stack: &str,
+    docs: &[(&Source, Value)],
+    mut merged: BTreeMap<&str, Map<String, Value>>,
+    options: &Options,
+) -> Result<StackPlan, Invalid> {
+    let mut param_defs = Map::new();
+    for (name, def) in merged.remove("parameters").unwrap_or_default() {
+        let def = match def {
+            Value::Null => Map::new(),
+            Value::Object(m) => m,
+            other => {
+                let mut m = Map::new();
+                m.insert("default".into(), other);
+                m
+            }
+        };
+        let mut cfn_def = Map::new();
+        cfn_def.insert("Type".into(), json!("String"));
+        for (k, v) in def {
+            let Some((_, long)) = PARAMETER_KEYS.iter().find(|(short, _)| *short == k) else {
+                return Err(Invalid::new(format!("parameters.{name}.{k}"), "unknown parameter attribute"));
+            };
+            cfn_def.insert((*long).into(), v);
+        }
+        param_defs.insert(name, Value::Object(cfn_def));
+    }
+    let (values, shown) = cfn::parameters(&param_defs, &options.parameters)
+        .map_err(|e| Invalid { field: e.field.replacen("Parameters.", "parameters.", 1), message: e.message })?;
+
+    let mut resources = Vec::new();
+    for (alias, def) in merged.remove("contacts").unwrap_or_default() {
+        let path = format!("contacts.{alias}");
+        let mut def = named(def, "alias", &alias, &path)?;
+        let channels = def.remove("channels").unwrap_or(Value::Null);
+        let value = substitute(&Value::Object(def), &values, &path)?;
+        let spec: ContactSpec = typed(&value, &path)?;
+        let spec = spec.validate().map_err(|e| e.within(&path))?;
+        let items = match channels {
+            Value::Null => vec![],
+            Value::Array(items) => items,
+            _ => return Err(Invalid::new(format!("{path}.channels"), "must be a list of channels")),
+        };
+        resources.push(DesiredResource {
+            logical_id: path.clone(),
+            resource_type: "Muster::Contact".into(),
+            properties: value,
+            spec: ResourceSpec::Contact(spec),
+        });
+        for (i, item) in items.iter().enumerate() {
+            let cpath = format!("{path}.channels[{i}]");
+            let value = substitute(item, &values, &cpath)?;
+            let spec: ChannelSpec = typed(&value, &cpath)?;
+            let spec = spec.validate().map_err(|e| e.within(&cpath))?;
+            resources.push(DesiredResource {
+                logical_id: format!("{path}.channels.{}", spec.name),
+                resource_type: "Muster::Channel".into(),
+                properties: value,
+                spec: ResourceSpec::Channel { contact: alias.clone(), spec },
+            });
+        }
+    }
+    for (name, def) in merged.remove("rotations").unwrap_or_default() {
+        let path = format!("rotations.{name}");
+        let value = substitute(&Value::Object(named(def, "name", &name, &path)?), &values, &path)?;
+        let spec: RotationSpec = typed(&value, &path)?;
+        let (spec, _) = spec.validate().map_err(|e| e.within(&path))?;
+        resources.push(DesiredResource {
+            logical_id: path,
+            resource_type: "Muster::Rotation".into(),
+            properties: value,
+            spec: ResourceSpec::Rotation(spec),
+        });
+    }
+    for (name, def) in merged.remove("topics").unwrap_or_default() {
+        let path = format!("topics.{name}");
+        let value = substitute(&Value::Object(named(def, "name", &name, &path)?), &values, &path)?;
+        let spec: TopicSpec = typed(&value, &path)?;
+        let spec = spec.validate().map_err(|e| e.within(&path))?;
+        resources.push(DesiredResource {
+            logical_id: path,
+            resource_type: "Muster::Topic".into(),
+            properties: value,
+            spec: ResourceSpec::Topic(spec),
+        });
+    }
+    for (name, def) in merged.remove("chatChannels").unwrap_or_default() {
+        let path = format!("chatChannels.{name}");
+        let value = substitute(&Value::Object(named(def, "name", &name, &path)?), &values, &path)?;
+        let spec: ChatChannelSpec = typed(&value, &path)?;
+        let spec = spec.validate().map_err(|e| e.within(&path))?;
+        resources.push(DesiredResource {
+            logical_id: path,
+            resource_type: "Muster::ChatChannel".into(),
+            properties: value,
+            spec: ResourceSpec::ChatChannel(spec),
+        });
+    }
+    let mut warnings = Vec::new();
+    for (name, def) in merged.remove("runbooks").unwrap_or_default() {
+        let path = format!("runbooks.{name}");
+        // A runbook's `{{ }}` are its own variables, not this file's parameters: no substitution.
+        let doc = muster_core::runbook::parse_document(&def).map_err(|e| e.within(&path))?;
+        muster_core::runbook::check_script_safety(&doc).map_err(|e| e.within(&path))?;
+        for u in doc.unsupported_steps() {
+            warnings.push(format!("{path}: step {u} acts on AWS; Muster loads it and fails the step if it is reached"));
+        }
+        resources.push(DesiredResource {
+            logical_id: path,
+            resource_type: "Muster::Runbook".into(),
+            properties: def.clone(),
+            spec: ResourceSpec::Runbook { name, document: def },
+        });
+    }
+    for (name, def) in merged.remove("responsePlans").unwrap_or_default() {
+        let path = format!("responsePlans.{name}");
+        let value = substitute(&Value::Object(named(def, "name", &name, &path)?), &values, &path)?;
+        let spec: ResponsePlanSpec = typed(&value, &path)?;
+        let spec = spec.validate().map_err(|e| e.within(&path))?;
+        resources.push(DesiredResource {
+            logical_id: path,
+            resource_type: "Muster::ResponsePlan".into(),
+            properties: value,
+            spec: ResourceSpec::ResponsePlan(spec),
+        });
+    }
+    for (name, def) in merged.remove("alarms").unwrap_or_default() {
+        let path = format!("alarms.{name}");
+        let value = substitute(&Value::Object(named(def, "name", &name, &path)?), &values, &path)?;
+        let spec: muster_core::alarm::AlarmSpec = typed(&value, &path)?;
+        let spec = spec.validate().map_err(|e| e.within(&path))?;
+        resources.push(DesiredResource {
+            logical_id: path,
+            resource_type: "Muster::Alarm".into(),
+            properties: value,
+            spec: ResourceSpec::Alarm(spec),
+        });
+    }
+    for (name, def) in merged.remove("rules").unwrap_or_default() {
+        let path = format!("rules.{name}");
+        let value = substitute(&Value::Object(named(def, "name", &name, &path)?), &values, &path)?;
+        let spec: muster_core::rule::RuleSpec = typed(&value, &path)?;
+        let spec = spec.validate().map_err(|e| e.within(&path))?;
+        resources.push(DesiredResource {
+            logical_id: path,
+            resource_type: "Muster::Rule".into(),
+            properties: value,
+            spec: ResourceSpec::Rule(spec),
+        });
+    }
+
+    let template = docs.iter().map(|(s, _)| format!("# {}\n{}", s.name, s.content)).collect::<Vec<_>>().join("\n---\n");
+    Ok(StackPlan {
+        name: stack.to_string(),
+        format: crate::Format::Native.as_str().into(),
+        template,
+        parameters: shown,
+        outputs: BTreeMap::new(),
+        resources,
+        warnings,
+        skipped: vec![],
     })
 }
 
